@@ -1,0 +1,153 @@
+"""Bearer tokens: signed by `labels`, verified locally by every service with the shared secret.
+
+A token is a JWT (HMAC) naming the user, their global role and a token id (`jti`). Verifying needs no
+network call, so a service keeps working while `labels` restarts; revocation is a separate, pluggable
+check (the labels database owns the list of revoked ids).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jwt
+
+from harvest.common.errors import PermissionDenied, Unauthenticated
+from harvest.common.settings import AuthSettings
+
+
+class Role(enum.IntEnum):
+    """Global roles, ordered by power; values equal the `harvest.v1.Role` enum numbers."""
+
+    ANNOTATOR = 1
+    EXPERT = 2
+    ADMIN = 3
+
+    @classmethod
+    def parse(cls, value: str | int) -> Role:
+        if isinstance(value, int):
+            return cls(value)
+        name = value.strip().upper().removeprefix("ROLE_")
+        try:
+            return cls[name]
+        except KeyError:
+            choices = ", ".join(r.name.lower() for r in cls)
+            raise ValueError(f"unknown role {value!r}; expected one of {choices}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: established by the auth interceptor, read by cores through `current_principal`."""
+
+    user_id: str
+    username: str
+    role: Role
+    token_id: str
+    expires_at: float
+
+    def require(self, role: Role, action: str) -> None:
+        if self.role < role:
+            raise PermissionDenied(
+                f"{action} needs the {role.name.lower()} role; user {self.username!r} is "
+                f"{self.role.name.lower()}. Ask an administrator to change the role."
+            )
+
+
+#: Revocation check: given a token id, True when the token was revoked.
+RevocationCheck = Callable[[str], bool]
+
+
+class TokenSigner:
+    """Issues and verifies tokens with one shared secret (one instance per process)."""
+
+    def __init__(self, settings: AuthSettings, is_revoked: RevocationCheck | None = None) -> None:
+        if settings.secret is None:
+            raise ValueError("no token secret: set HARVEST_AUTH_SECRET or use load_auth_settings(home)")
+        self._settings = settings
+        self._key = settings.secret.get_secret_value()
+        self._is_revoked = is_revoked
+
+    def issue(
+        self,
+        *,
+        user_id: str,
+        username: str,
+        role: Role,
+        ttl_s: int | None = None,
+        token_id: str | None = None,
+        now: float | None = None,
+    ) -> tuple[str, Principal]:
+        issued = time.time() if now is None else now
+        expires = issued + (ttl_s if ttl_s is not None else self._settings.token_ttl_s)
+        jti = token_id or uuid.uuid4().hex
+        claims = {
+            "iss": self._settings.issuer,
+            "sub": user_id,
+            "name": username,
+            "role": role.name.lower(),
+            "jti": jti,
+            "iat": int(issued),
+            "exp": int(expires),
+        }
+        token = jwt.encode(claims, self._key, algorithm=self._settings.algorithm)
+        return token, Principal(user_id, username, role, jti, float(int(expires)))
+
+    def verify(self, token: str) -> Principal:
+        """Return the principal, or raise Unauthenticated saying exactly what is wrong."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._settings.algorithm],
+                issuer=self._settings.issuer,
+                leeway=self._settings.leeway_s,
+                options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired; ask for a new one (harvest admin token USER)") from None
+        except jwt.InvalidSignatureError:
+            raise Unauthenticated("token signature is invalid: it was not issued by this deployment") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"token is malformed or incomplete ({exc})") from None
+        try:
+            role = Role.parse(str(claims.get("role", "")))
+        except ValueError as exc:
+            raise Unauthenticated(f"token carries no valid role: {exc}") from None
+        principal = Principal(str(claims["sub"]), str(claims.get("name", "")), role, str(claims["jti"]),
+                              float(claims["exp"]))
+        if self._is_revoked is not None and self._is_revoked(principal.token_id):
+            raise Unauthenticated("token was revoked; ask for a new one")
+        return principal
+
+
+def parse_bearer(value: str | None) -> str:
+    """The token in an `authorization` metadata value, or Unauthenticated with what to send instead."""
+    if not value:
+        raise Unauthenticated("missing credentials: send metadata 'authorization: Bearer <token>'")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("authorization metadata must be 'Bearer <token>'")
+    return token.strip()
+
+
+_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("harvest_principal", default=None)
+
+
+def current_principal() -> Principal:
+    """The caller of the RPC being served (set by the auth interceptor)."""
+    principal = _current.get()
+    if principal is None:
+        raise Unauthenticated("no authenticated caller in this context")
+    return principal
+
+
+def bind_principal(principal: Principal | None) -> contextvars.Token[Principal | None]:
+    return _current.set(principal)
+
+
+def unbind_principal(token: contextvars.Token[Principal | None]) -> None:
+    _current.reset(token)

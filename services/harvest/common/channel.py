@@ -1,0 +1,105 @@
+"""Client channels: TLS when configured, the caller's token on every call, a default deadline, and
+transparent retries on UNAVAILABLE (a service restarting under `harvest up` or a rolling update).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from harvest.common.settings import ClientSettings, TLSSettings
+
+
+def service_config(client: ClientSettings) -> str:
+    """gRPC service config: retry policy for UNAVAILABLE and the default deadline for every method."""
+    return json.dumps({
+        "methodConfig": [{
+            "name": [{}],
+            "timeout": f"{client.timeout_s:.3f}s",
+            "retryPolicy": {
+                "maxAttempts": client.max_attempts,
+                "initialBackoff": f"{client.initial_backoff_s:.3f}s",
+                "maxBackoff": f"{client.max_backoff_s:.3f}s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }]
+    })
+
+
+class _MetadataInterceptor(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Adds fixed metadata (the bearer token) to every call; works on plain-text channels too."""
+
+    def __init__(self, metadata: list[tuple[str, str]]) -> None:
+        self._metadata = metadata
+
+    def _details(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+        merged = list(details.metadata or []) + self._metadata
+        return details._replace(metadata=merged)  # type: ignore[attr-defined]
+
+    def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation: Callable[..., Any], details: Any, requests: Any) -> Any:
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation: Callable[..., Any], details: Any, requests: Any) -> Any:
+        return continuation(self._details(details), requests)
+
+
+def open_channel(address: str, *, token: str | None = None, tls: TLSSettings | None = None,
+                 client: ClientSettings | None = None, max_message_bytes: int = 8 * 1024 * 1024) -> grpc.Channel:
+    """A channel to one service; `token` (when given) is sent as `authorization: Bearer …`."""
+    tls = tls or TLSSettings()
+    client = client or ClientSettings()
+    options: list[tuple[str, Any]] = [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", service_config(client)),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+    ]
+    if tls.enabled:
+        root = tls.ca_file.read_bytes() if tls.ca_file else None
+        if tls.server_name_override:
+            options.append(("grpc.ssl_target_name_override", tls.server_name_override))
+        channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=root), options)
+    else:
+        channel = grpc.insecure_channel(address, options)
+    if token:
+        channel = grpc.intercept_channel(channel, _MetadataInterceptor([("authorization", f"Bearer {token}")]))
+    return channel
+
+
+def check_health(channel: grpc.Channel, service: str = "", timeout_s: float = 2.0) -> str:
+    """The health status name (SERVING, NOT_SERVING, …) a server reports for `service`."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+
+def wait_until_serving(channel: grpc.Channel, service: str = "", timeout_s: float = 30.0) -> None:
+    """Block until the server answers SERVING; raise TimeoutError with the last status otherwise."""
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            last = check_health(channel, service, timeout_s=min(2.0, timeout_s))
+            if last == "SERVING":
+                return
+        except grpc.RpcError as exc:
+            last = f"{exc.code().name}: {exc.details()}"
+        time.sleep(0.1)
+    raise TimeoutError(f"service {service or '(server)'} not serving after {timeout_s:.0f}s: {last}")

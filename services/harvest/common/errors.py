@@ -1,0 +1,73 @@
+"""Domain errors raised by service cores, and the one place they become gRPC status codes.
+
+Cores raise these (never `grpc` exceptions), so they stay plain Python that tests call directly; the
+server bootstrap wraps every handler so an error reaches the client as the right status code with a
+message a person can act on.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class HarvestError(Exception):
+    """Base of every error a client should see; the message is shown to the user as is."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    def __init__(self, message: str, *, details: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        #: Extra machine-readable facts (e.g. the current value on a version conflict), sent as trailing
+        #: metadata `harvest-<key>` so clients can act without parsing the message.
+        self.details = details or {}
+
+
+class InvalidArgument(HarvestError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class NotFound(HarvestError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(HarvestError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class FailedPrecondition(HarvestError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class PermissionDenied(HarvestError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class Unauthenticated(HarvestError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class Aborted(HarvestError):
+    """A version conflict: someone else changed the object first; re-read and retry."""
+
+    code = grpc.StatusCode.ABORTED
+
+
+class ResourceExhausted(HarvestError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unavailable(HarvestError):
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+INTERNAL_MESSAGE = "internal error; the server log has the details (request id {request_id})"
+
+
+def status_for(error: BaseException) -> tuple[grpc.StatusCode, str, dict[str, str]]:
+    """Map any exception to (code, message, details); unknown exceptions never leak their text."""
+    if isinstance(error, HarvestError):
+        return error.code, error.message, error.details
+    if isinstance(error, NotImplementedError):
+        return grpc.StatusCode.UNIMPLEMENTED, str(error) or "not implemented yet", {}
+    return grpc.StatusCode.INTERNAL, "", {}

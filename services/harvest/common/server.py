@@ -1,0 +1,151 @@
+"""The server bootstrap every service uses: one function builds, starts and stops a gRPC server with
+health, reflection, the interceptor (auth, errors, metrics, logs), TLS, message limits and a graceful
+SIGTERM shutdown. A service only supplies a function that registers its servicer.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import dataclass, field
+from types import FrameType, ModuleType
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from harvest.common.auth import TokenSigner
+from harvest.common.home import load_auth_settings
+from harvest.common.interceptors import ServerInterceptor
+from harvest.common.logs import configure_logging
+from harvest.common.metrics import default_metrics, serve_metrics
+from harvest.common.settings import (
+    AuthSettings,
+    EndpointSettings,
+    HomeSettings,
+    LogSettings,
+    ServerSettings,
+    TLSSettings,
+)
+
+log = logging.getLogger(__name__)
+
+#: Registers a service's servicers on the server; returns the full names of the gRPC services added.
+Register = Callable[[grpc.Server], list[str]]
+
+
+@dataclass
+class ServerConfig:
+    """Everything a server needs, read from settings once (tests build it directly)."""
+
+    endpoints: EndpointSettings = field(default_factory=EndpointSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    tls: TLSSettings = field(default_factory=TLSSettings)
+    auth: AuthSettings = field(default_factory=lambda: load_auth_settings(HomeSettings().home))
+    logs: LogSettings = field(default_factory=LogSettings)
+
+
+class HarvestServer:
+    """A started gRPC server for one HARVEST service."""
+
+    def __init__(self, name: str, register: Register, config: ServerConfig | None = None, *,
+                 port: int | None = None, signer: TokenSigner | None = None) -> None:
+        self.name = name
+        self.config = config or ServerConfig()
+        self._requested_port = self.config.endpoints.port(name) if port is None else port
+        self.signer = signer or TokenSigner(self.config.auth)
+        settings = self.config.server
+        options = [
+            ("grpc.max_receive_message_length", settings.max_message_bytes),
+            ("grpc.max_send_message_length", settings.max_message_bytes),
+            ("grpc.so_reuseport", 0),  # a second server on the same port must fail, not share it
+        ]
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix=f"{name}-rpc"),
+            interceptors=[ServerInterceptor(self.signer, default_metrics())],
+            options=options,
+        )
+        self.health = health.HealthServicer(experimental_non_blocking=True)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        self.service_names = register(self._server)
+        if settings.reflection:
+            reflection.enable_server_reflection(
+                [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
+            )
+        self.port = 0
+        self.metrics_port: int | None = None
+        self._stopped = threading.Event()
+
+    @property
+    def address(self) -> str:
+        return f"{self.config.endpoints.bind_host}:{self.port}"
+
+    def start(self) -> HarvestServer:
+        host = self.config.endpoints.bind_host
+        target = f"{host}:{self._requested_port}"
+        try:
+            if self.config.tls.enabled:
+                self.port = self._server.add_secure_port(target, _server_credentials(self.config.tls))
+            else:
+                self.port = self._server.add_insecure_port(target)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{self.name}: cannot listen on {target} ({exc}); is the port in use?") from exc
+        self._server.start()
+        metrics_port = self.config.server.metrics_port
+        if metrics_port is None:
+            metrics_port = self._requested_port + 1000 if self._requested_port else 0
+        self.metrics_port = serve_metrics(metrics_port, host)
+        for service in ["", *self.service_names]:
+            self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", extra={"service": self.name, "address": self.address, "tls": self.config.tls.enabled,
+                                   "metrics_port": self.metrics_port})
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop accepting calls, let in-flight ones finish within the grace period, then close."""
+        if self._stopped.is_set():
+            return
+        grace = self.config.server.grace_period_s if grace is None else grace
+        self.health.enter_graceful_shutdown()
+        self._server.stop(grace).wait()
+        self._stopped.set()
+        log.info("stopped", extra={"service": self.name})
+
+    def wait(self) -> None:
+        self._stopped.wait()
+
+
+def _server_credentials(tls: TLSSettings) -> grpc.ServerCredentials:
+    if not (tls.cert_file and tls.key_file):
+        raise ValueError("HARVEST_TLS_ENABLED needs HARVEST_TLS_CERT_FILE and HARVEST_TLS_KEY_FILE")
+    return grpc.ssl_server_credentials([(tls.key_file.read_bytes(), tls.cert_file.read_bytes())])
+
+
+def run_service(name: str, register: Register, config: ServerConfig | None = None,
+                signer: TokenSigner | None = None) -> int:
+    """Run a service in the foreground until SIGTERM/SIGINT; returns the process exit code."""
+    config = config or ServerConfig()
+    configure_logging(name, config.logs)
+    server = HarvestServer(name, register, config, signer=signer).start()
+
+    def _terminate(signum: int, _frame: FrameType | None) -> None:
+        log.info("shutting down", extra={"service": name, "signal": signal.Signals(signum).name})
+        threading.Thread(target=server.stop, name="shutdown", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+    server.wait()
+    return 0
+
+
+def registrar(grpc_module: ModuleType, service: str, servicer: object) -> Register:
+    """A `Register` adding `servicer` for the contract service named `service` (e.g. "StorageService")."""
+
+    def _register(server: grpc.Server) -> list[str]:
+        getattr(grpc_module, f"add_{service}Servicer_to_server")(servicer, server)
+        return [f"harvest.v1.{service}"]
+
+    return _register

@@ -1,0 +1,196 @@
+"""Settings, one pydantic-settings class per concern, read from `HARVEST_*` environment variables.
+
+Each class is read once at process start and passed down; code never reads `os.environ` itself. The
+defaults are the embedded ones `harvest up` uses, so a laptop needs no configuration at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The shared secret used when none is configured. `harvest up` replaces it with a per-home random
+#: secret; deployments must set their own (the deployment issue refuses to start with this value).
+EXAMPLE_SECRET = "change-me-harvest-example-secret-0000"
+
+SERVICE_NAMES: tuple[str, ...] = ("storage", "labels", "scheduler", "inference")
+
+DEFAULT_PORTS: dict[str, int] = {
+    "storage": 50051,
+    "labels": 50052,
+    "scheduler": 50053,
+    "inference": 50054,
+    "ui": 8501,
+}
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", case_sensitive=False)
+
+
+class HomeSettings(BaseSettings):
+    """Where embedded state lives: the SQLite file, the local object store, logs, the admin token."""
+
+    model_config = _config("HARVEST_")
+
+    home: Path = Field(default=Path("~/.harvest"), description="State directory of `harvest up`.")
+
+    @field_validator("home")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+
+class EndpointSettings(BaseSettings):
+    """Host and port of every process, so clients and servers agree without extra wiring."""
+
+    model_config = _config("HARVEST_")
+
+    bind_host: str = Field(default="127.0.0.1", description="Address servers listen on.")
+    connect_host: str = Field(default="127.0.0.1", description="Address clients dial for every service.")
+    storage_port: int = Field(default=DEFAULT_PORTS["storage"], ge=0, le=65535)
+    labels_port: int = Field(default=DEFAULT_PORTS["labels"], ge=0, le=65535)
+    scheduler_port: int = Field(default=DEFAULT_PORTS["scheduler"], ge=0, le=65535)
+    inference_port: int = Field(default=DEFAULT_PORTS["inference"], ge=0, le=65535)
+    ui_port: int = Field(default=DEFAULT_PORTS["ui"], ge=0, le=65535)
+    storage_address: str | None = Field(default=None, description="host:port overriding connect_host.")
+    labels_address: str | None = None
+    scheduler_address: str | None = None
+    inference_address: str | None = None
+
+    def port(self, service: str) -> int:
+        return int(getattr(self, f"{_known(service)}_port"))
+
+    def address(self, service: str) -> str:
+        """The host:port a client dials for `service`."""
+        explicit = getattr(self, f"{_known(service)}_address", None)
+        return explicit or f"{self.connect_host}:{self.port(service)}"
+
+
+def _known(service: str) -> str:
+    if service not in DEFAULT_PORTS:
+        raise ValueError(f"unknown service {service!r}; expected one of {', '.join(DEFAULT_PORTS)}")
+    return service
+
+
+class AuthSettings(BaseSettings):
+    """Token signing: `labels` signs, every service verifies locally with the same secret."""
+
+    model_config = _config("HARVEST_AUTH_")
+
+    secret: SecretStr | None = Field(
+        default=None, description="HMAC secret for tokens; default: a random one kept in $HARVEST_HOME/secret."
+    )
+    algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    issuer: str = "harvest"
+    token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0, description="Default token lifetime.")
+    leeway_s: int = Field(default=5, ge=0, description="Clock skew tolerated when checking expiry.")
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("HARVEST_AUTH_SECRET must be at least 32 characters (HMAC-SHA256 key length)")
+        return value
+
+    @property
+    def is_example_secret(self) -> bool:
+        return self.secret is not None and self.secret.get_secret_value() == EXAMPLE_SECRET
+
+
+class TLSSettings(BaseSettings):
+    """Optional TLS for every gRPC server and client; off by default on loopback."""
+
+    model_config = _config("HARVEST_TLS_")
+
+    enabled: bool = False
+    cert_file: Path | None = Field(default=None, description="Server certificate chain (PEM).")
+    key_file: Path | None = Field(default=None, description="Server private key (PEM).")
+    ca_file: Path | None = Field(default=None, description="CA bundle clients trust (PEM).")
+    server_name_override: str | None = Field(default=None, description="For certificates without IP SANs.")
+
+
+class ServerSettings(BaseSettings):
+    """Limits and behaviour shared by every gRPC server."""
+
+    model_config = _config("HARVEST_SERVER_")
+
+    max_message_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_workers: int = Field(default=16, gt=0, description="Threads serving concurrent RPCs.")
+    grace_period_s: float = Field(default=8.0, ge=0, description="In-flight RPCs finish within this on SIGTERM.")
+    metrics_port: int | None = Field(
+        default=None, description="Prometheus /metrics port; default: the service's gRPC port + 1000."
+    )
+    reflection: bool = True
+
+
+class ClientSettings(BaseSettings):
+    """How clients call services: deadlines and retries on UNAVAILABLE."""
+
+    model_config = _config("HARVEST_CLIENT_")
+
+    token: SecretStr | None = Field(default=None, description="Bearer token used by the SDK and CLI.")
+    timeout_s: float = Field(default=30.0, gt=0, description="Default per-call deadline.")
+    max_attempts: int = Field(default=5, ge=1, le=5, description="Attempts for UNAVAILABLE (gRPC caps at 5).")
+    initial_backoff_s: float = Field(default=0.2, gt=0)
+    max_backoff_s: float = Field(default=5.0, gt=0)
+
+
+class LogSettings(BaseSettings):
+    """Structured logging."""
+
+    model_config = _config("HARVEST_LOG_")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = Field(default="json", description="json: one object a line, for collectors.")
+
+
+class DatabaseSettings(BaseSettings):
+    """The labels database: SQLite under the home by default, PostgreSQL in deployments."""
+
+    model_config = _config("HARVEST_DB_")
+
+    url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///$HARVEST_HOME/labels.db")
+    echo: bool = False
+
+    def resolved_url(self, home: Path) -> str:
+        return self.url or f"sqlite:///{home / 'labels.db'}"
+
+
+class ObjectStoreSettings(BaseSettings):
+    """Where objects live: a local directory by default, MinIO/S3 in deployments."""
+
+    model_config = _config("HARVEST_STORE_")
+
+    backend: Literal["local", "s3"] = "local"
+    local_root: Path | None = Field(default=None, description="Default: $HARVEST_HOME/objects.")
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: SecretStr = SecretStr("minioadmin")
+    s3_secret_key: SecretStr = SecretStr("minioadmin")
+    s3_bucket: str = "harvest"
+    s3_region: str | None = None
+    s3_secure: bool = False
+
+
+class BrokerSettings(BaseSettings):
+    """Celery broker: a filesystem broker needing no server by default, Redis in deployments."""
+
+    model_config = _config("HARVEST_BROKER_")
+
+    url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0; default: filesystem.")
+    result_backend: str | None = Field(
+        default=None, description="Celery result backend; job state lives in our database, so none by default."
+    )
+    visibility_timeout_s: int = Field(default=3600, gt=0, description="Longer than any task may run.")
+    poll_interval_s: float = Field(default=5.0, gt=0, description="How often active jobs are polled.")
+
+
+class UISettings(BaseSettings):
+    """The Streamlit front end."""
+
+    model_config = _config("HARVEST_UI_")
+
+    title: str = "HARVEST"

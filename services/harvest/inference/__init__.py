@@ -1,0 +1,1 @@
+"""The inference service: trained models, predictions for the unlabeled pool, exports."""

@@ -1,0 +1,1 @@
+"""The storage service: images, thumbnails, snapshots, runs and models in an object store."""

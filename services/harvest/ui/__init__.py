@@ -1,0 +1,1 @@
+"""The Streamlit front end: a gRPC client of the services, nothing more."""

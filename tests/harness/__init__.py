@@ -1,0 +1,1 @@
+"""Test harness: real servers started (and installed if missing) for the integration tests."""
