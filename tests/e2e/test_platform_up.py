@@ -32,9 +32,11 @@ SERVICES = {
 
 
 def all_methods() -> Iterator[tuple[str, MethodDescriptor]]:
+    """Every method that needs a token (all but the few marked allow_unauthenticated, like Login)."""
     for service, descriptor in SERVICES.items():
         for method in descriptor.methods:
-            yield service, method
+            if not method.GetOptions().Extensions[common_pb2.allow_unauthenticated]:
+                yield service, method
 
 
 def call_raw(platform: RunningPlatform, service: str, method: MethodDescriptor,

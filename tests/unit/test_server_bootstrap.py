@@ -51,8 +51,8 @@ class Harness:
         self.streams: dict[str, Callable[[bytes, grpc.ServicerContext], Iterator[bytes]]] = {}
         auth = AuthSettings(secret=SecretStr(SECRET), leeway_s=0)
         self.signer = TokenSigner(auth)
-        config = ServerConfig(endpoints=EndpointSettings(), server=ServerSettings(metrics_port=0, grace_period_s=grace_s),
-                              tls=tls or TLSSettings(), auth=auth)
+        server = ServerSettings(metrics_port=0, grace_period_s=grace_s)
+        config = ServerConfig(endpoints=EndpointSettings(), server=server, tls=tls or TLSSettings(), auth=auth)
         self.server = HarvestServer("labels", self._register, config, port=0).start()
         self.address = f"127.0.0.1:{self.server.port}"
 
@@ -269,11 +269,12 @@ def test_client_retries_while_the_server_is_starting(tmp_path: Path) -> None:
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "harvest-test")])

@@ -17,19 +17,16 @@ from harvest.common.settings import ClientSettings, TLSSettings
 
 def service_config(client: ClientSettings) -> str:
     """gRPC service config: retry policy for UNAVAILABLE and the default deadline for every method."""
-    return json.dumps({
-        "methodConfig": [{
-            "name": [{}],
-            "timeout": f"{client.timeout_s:.3f}s",
-            "retryPolicy": {
-                "maxAttempts": client.max_attempts,
-                "initialBackoff": f"{client.initial_backoff_s:.3f}s",
-                "maxBackoff": f"{client.max_backoff_s:.3f}s",
-                "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
-            },
-        }]
-    })
+    method: dict[str, object] = {"name": [{}], "timeout": f"{client.timeout_s:.3f}s"}
+    if client.max_attempts > 1:  # gRPC rejects a retry policy of fewer than 2 attempts
+        method["retryPolicy"] = {
+            "maxAttempts": client.max_attempts,
+            "initialBackoff": f"{client.initial_backoff_s:.3f}s",
+            "maxBackoff": f"{client.max_backoff_s:.3f}s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        }
+    return json.dumps({"methodConfig": [method]})
 
 
 class _MetadataInterceptor(

@@ -25,7 +25,8 @@ from harvest.v1 import common_pb2
 
 log = logging.getLogger("harvest.rpc")
 
-#: Methods anyone may call without a token: load balancers and orchestrators probe these.
+#: Methods anyone may call without a token: load balancers and orchestrators probe these. A contract
+#: method can also opt out with `option (harvest.v1.allow_unauthenticated) = true` (Login).
 EXEMPT_PREFIXES: tuple[str, ...] = ("/grpc.health.v1.Health/",)
 
 
@@ -46,15 +47,20 @@ class MethodPolicy:
         if full_method.startswith(self._exempt):
             return None
         service_name, _, method_name = full_method.lstrip("/").partition("/")
+        if not service_name.startswith("harvest."):
+            # Not one of our contracts (e.g. server reflection): any authenticated user may call it.
+            return Role.ANNOTATOR
         try:
             service = descriptor_pool.Default().FindServiceByName(service_name)
         except KeyError:
-            # Not one of ours (e.g. server reflection): any authenticated user may call it.
-            return Role.ANNOTATOR
+            return Role.ADMIN
         method = service.methods_by_name.get(method_name)
         if method is None:
             return Role.ADMIN
-        declared = method.GetOptions().Extensions[common_pb2.min_role]
+        options = method.GetOptions()
+        if options.Extensions[common_pb2.allow_unauthenticated]:
+            return None  # e.g. Login: exchanging a password for a token cannot need a token
+        declared = options.Extensions[common_pb2.min_role]
         return Role(declared) if declared else Role.ADMIN
 
 

@@ -21,6 +21,7 @@ from harvest.common.errors import AlreadyExists, InvalidArgument, NotFound, Unau
 from harvest.labels.models import ApiToken, User
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MAX_TOKEN_TTL_S = 2 * 365 * 24 * 3600
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -45,7 +46,7 @@ class UserDirectory:
         self._sessions = sessions
         self._signer = signer
 
-    def create_user(self, username: str, role: Role, password: str | None = None) -> User:
+    def create_user(self, username: str, role: Role, password: str | None = None, display_name: str = "") -> User:
         if not USERNAME_PATTERN.match(username):
             raise InvalidArgument(
                 f"username {username!r} is not allowed: use 2-64 lowercase letters, digits, '.', '_' or '-', "
@@ -53,7 +54,9 @@ class UserDirectory:
             )
         if password is not None and len(password) < 8:
             raise InvalidArgument("password must have at least 8 characters")
-        user = User(username=username, role=role.name.lower(),
+        if len(display_name) > 128:
+            raise InvalidArgument("display_name is longer than 128 characters")
+        user = User(username=username, role=role.name.lower(), display_name=display_name,
                     password_hash=hash_password(password) if password else None)
         with self._sessions.begin() as session:
             session.add(user)
@@ -70,6 +73,20 @@ class UserDirectory:
             raise NotFound(f"no user named {username!r}")
         return user
 
+    def get_user_by_id(self, user_id: str) -> User:
+        with self._sessions() as session:
+            user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no user with id {user_id!r}")
+        return user
+
+    def token_record(self, token_id: str) -> ApiToken:
+        with self._sessions() as session:
+            token = session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound(f"no token with id {token_id!r}")
+        return token
+
     def count_users(self, role: Role | None = None) -> int:
         with self._sessions() as session:
             query = select(User.id)
@@ -78,6 +95,10 @@ class UserDirectory:
             return len(session.scalars(query).all())
 
     def issue_token(self, username: str, *, ttl_s: int | None = None, description: str = "") -> tuple[str, Principal]:
+        if ttl_s is not None and not 60 <= ttl_s <= MAX_TOKEN_TTL_S:
+            raise InvalidArgument(f"token lifetime must be between 60 s and {MAX_TOKEN_TTL_S // 86400} days")
+        if len(description) > 255:
+            raise InvalidArgument("token description is longer than 255 characters")
         user = self.get_user(username)
         if user.disabled:
             raise InvalidArgument(f"user {username!r} is disabled")
@@ -96,13 +117,16 @@ class UserDirectory:
             raise Unauthenticated("unknown user or wrong password")
         return self.issue_token(username, ttl_s=ttl_s, description="login")
 
-    def revoke_token(self, token_id: str) -> None:
+    def revoke_token(self, token_id: str, owner_id: str | None = None) -> ApiToken:
+        """Revoke a token (idempotent). With `owner_id`, only that user's own tokens are found, so nobody
+        learns whether someone else's token id exists."""
         with self._sessions.begin() as session:
             token = session.get(ApiToken, token_id)
-            if token is None:
+            if token is None or (owner_id is not None and token.user_id != owner_id):
                 raise NotFound(f"no token with id {token_id!r}")
             if token.revoked_at is None:
                 token.revoked_at = dt.datetime.now(dt.UTC)
+        return token
 
     def is_revoked(self, token_id: str) -> bool:
         """True for revoked tokens and for ids this database never issued."""

@@ -19,6 +19,7 @@ def upgrade() -> None:
         "users",
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("display_name", sa.String(128), nullable=False, server_default=""),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("password_hash", sa.String(255), nullable=True),
         sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()),

@@ -1,0 +1,1 @@
+"""Generated gRPC code for the harvest.v1 contracts. Regenerate with `make proto`; do not edit."""
