@@ -139,12 +139,27 @@ def test_metrics_endpoint_counts_requests_by_method_and_code(platform: RunningPl
     assert "harvest_grpc_request_seconds_bucket" in body
 
 
-def test_ui_page_renders_service_health_in_chromium(platform: RunningPlatform, page, artifacts) -> None:  # type: ignore[no-untyped-def]
+def test_ui_shows_health_and_signs_in_with_a_token(platform: RunningPlatform, page, artifacts) -> None:  # type: ignore[no-untyped-def]
     page.goto(platform.ui_url)
     page.get_by_text("Services").wait_for(timeout=60_000)
     page.get_by_text("SERVING").first.wait_for(timeout=30_000)
     assert page.get_by_role("heading", name="HARVEST").is_visible()
+    assert page.get_by_text("SERVING").count() == len(SERVICE_NAMES)
     page.screenshot(path=str(artifacts / "platform-home.png"), full_page=True)
+    page.get_by_role("textbox", name="Access token").fill(platform.admin_token)
+    page.get_by_role("button", name="Sign in with token").click()
+    page.get_by_text("Signed in as admin (admin).").wait_for(timeout=30_000)
+    page.screenshot(path=str(artifacts / "platform-signed-in.png"), full_page=True)
+
+
+def test_ui_refuses_a_bad_password(platform: RunningPlatform, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(platform.ui_url)
+    page.get_by_role("tab", name="Username and password").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Username and password").click()
+    page.get_by_role("textbox", name="Username").fill("admin")
+    page.get_by_role("textbox", name="Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_text("Sign-in failed: unknown user or wrong password").wait_for(timeout=30_000)
 
 
 def test_sigterm_stops_everything_within_ten_seconds(tmp_path_factory: pytest.TempPathFactory) -> None:

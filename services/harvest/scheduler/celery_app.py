@@ -27,6 +27,7 @@ def broker_options(settings: BrokerSettings, home: Path) -> tuple[str, dict[str,
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
         "store_processed": False,
+        "polling_interval": 0.5,  # seconds between looks at the queue folder
     }
 
 

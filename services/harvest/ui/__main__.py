@@ -22,6 +22,7 @@ def main() -> int:
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
         "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",
     ]
     return int(streamlit_cli.main() or 0)
 
