@@ -45,7 +45,7 @@ proto-check: venv
 
 ## Benchmarks: each prints a table against a baseline measured in the same run.
 bench: venv
-	@set -e; for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+	@set -e; shopt -s nullglob; for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
 
 lint: venv
 	$(VENV)/bin/ruff check services tests scripts bench

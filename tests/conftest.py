@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.servers import (
+    SERVERS_USED,
     PostgresServer,
     RedisServer,
     S3Server,
@@ -23,9 +24,17 @@ from tests.harness.slurm import slurm_cluster  # noqa: F401 - re-exported fixtur
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SERVERS_USED:
+        terminalreporter.section("real servers used")
+        for name, where in sorted(SERVERS_USED.items()):
+            terminalreporter.write_line(f"{name:12s} {where}")
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     server = require("Redis", start_redis)
+    SERVERS_USED["Redis"] = f"{server.version()} at {server.url}"
     yield server
     server.stop()
 
@@ -45,6 +54,7 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     server = require("PostgreSQL", start_postgres)
+    SERVERS_USED["PostgreSQL"] = f"{server.version()} at {server.host}:{server.port}"
     yield server
     server.stop()
 
@@ -59,6 +69,7 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     server = require("S3 endpoint (moto)", start_s3)
+    SERVERS_USED["S3"] = f"moto server {server.version()} at http://{server.endpoint} (minio SDK)"
     yield server
     server.stop()
 

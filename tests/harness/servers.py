@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "scripts" / "install-system-deps.sh"
 
 
+#: Real servers this session used, for the closing summary (so a CI log shows what the tests ran against).
+SERVERS_USED: dict[str, str] = {}
+
+
 class HarnessError(RuntimeError):
     """A server could not be provided; the message says why and what was tried."""
 
@@ -77,6 +81,15 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
 
+    def version(self) -> str:
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            return f"Redis {client.info('server')['redis_version']}"
+        finally:
+            client.close()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -122,6 +135,13 @@ class PostgresServer:
         with psycopg.connect(host=self.host, port=self.port, user=self.user, dbname="postgres",
                              autocommit=True) as conn:
             conn.execute(sql)
+
+    def version(self) -> str:
+        import psycopg
+
+        with psycopg.connect(host=self.host, port=self.port, user=self.user, dbname="postgres") as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        return f"PostgreSQL {row[0] if row else '?'}"
 
     def stop(self) -> None:
         if self.started_cluster:
@@ -201,6 +221,11 @@ class S3Server:
         request = urllib.request.Request(f"http://{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
             pass
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return version("moto")
 
     def stop(self) -> None:
         self.server.stop()  # type: ignore[attr-defined]

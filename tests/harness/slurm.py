@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.servers import SERVERS_USED
+
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_SCRIPT = ROOT / "scripts" / "slurm-cluster.sh"
 INSTALL_SCRIPT = ROOT / "scripts" / "install-system-deps.sh"
@@ -256,6 +258,9 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
             except SlurmError:
                 pass
         pytest.fail(f"Slurm cluster unavailable, so this test cannot run: {exc}", pytrace=False)
+    version = cluster.run(["sinfo", "--version"], check=False).stdout.strip()
+    nodes = cluster.run(["sinfo", "-h", "-N", "-o", "%N"], check=False).stdout.split()
+    SERVERS_USED["Slurm"] = f"{version}, nodes {','.join(sorted(set(nodes)))} (SLURM_CONF={cluster.env['SLURM_CONF']})"
     try:
         yield cluster
     finally:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,7 +64,14 @@ RevocationCheck = Callable[[str], bool]
 
 
 class TokenSigner:
-    """Issues and verifies tokens with one shared secret (one instance per process)."""
+    """Issues and verifies tokens with one shared secret (one instance per process).
+
+    Verified tokens are remembered (bounded LRU, until they expire): decoding and checking the signature
+    is most of the per-call cost of authentication, and clients send the same token on every call.
+    Revocation is still asked on every call.
+    """
+
+    CACHE_SIZE = 4096
 
     def __init__(self, settings: AuthSettings, is_revoked: RevocationCheck | None = None) -> None:
         if settings.secret is None:
@@ -70,6 +79,8 @@ class TokenSigner:
         self._settings = settings
         self._key = settings.secret.get_secret_value()
         self._is_revoked = is_revoked
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
+        self._lock = threading.Lock()
 
     def issue(
         self,
@@ -98,6 +109,21 @@ class TokenSigner:
 
     def verify(self, token: str) -> Principal:
         """Return the principal, or raise Unauthenticated saying exactly what is wrong."""
+        with self._lock:
+            principal = self._verified.get(token)
+            if principal is not None:
+                self._verified.move_to_end(token)
+        if principal is None or principal.expires_at + self._settings.leeway_s <= time.time():
+            principal = self._decode(token)
+            with self._lock:
+                self._verified[token] = principal
+                if len(self._verified) > self.CACHE_SIZE:
+                    self._verified.popitem(last=False)
+        if self._is_revoked is not None and self._is_revoked(principal.token_id):
+            raise Unauthenticated("token was revoked; ask for a new one")
+        return principal
+
+    def _decode(self, token: str) -> Principal:
         try:
             claims = jwt.decode(
                 token,
@@ -117,11 +143,8 @@ class TokenSigner:
             role = Role.parse(str(claims.get("role", "")))
         except ValueError as exc:
             raise Unauthenticated(f"token carries no valid role: {exc}") from None
-        principal = Principal(str(claims["sub"]), str(claims.get("name", "")), role, str(claims["jti"]),
-                              float(claims["exp"]))
-        if self._is_revoked is not None and self._is_revoked(principal.token_id):
-            raise Unauthenticated("token was revoked; ask for a new one")
-        return principal
+        return Principal(str(claims["sub"]), str(claims.get("name", "")), role, str(claims["jti"]),
+                         float(claims["exp"]))
 
 
 def parse_bearer(value: str | None) -> str:

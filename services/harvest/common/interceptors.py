@@ -107,7 +107,11 @@ class _Call:
         self.signer = signer
         self.metrics = metrics
         self.service, self.method_name = _method_parts(method)
-        self.request_id = metadata.get("x-request-id") or uuid.uuid4().hex[:16]
+
+    @functools.cached_property
+    def request_id(self) -> str:
+        """The client's x-request-id, or a new one; made only when a log line or an error needs it."""
+        return self.metadata.get("x-request-id") or uuid.uuid4().hex[:16]
 
     def authenticate(self) -> Principal | None:
         if self.required is None:
@@ -159,8 +163,9 @@ class _Call:
         name = code_override or (code.name if code is not None else "OK")
         self.metrics.in_flight.labels(self.service).dec()
         self.metrics.observe(self.service, self.method_name, name, elapsed)
-        log.debug("rpc", extra={"method": self.method, "code": name, "ms": round(elapsed * 1000, 2),
-                                "request_id": self.request_id})
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("rpc", extra={"method": self.method, "code": name, "ms": round(elapsed * 1000, 2),
+                                    "request_id": self.request_id})
 
     def _fail(self, exc: Exception, context: grpc.ServicerContext, started: float) -> None:
         already = context.code()
