@@ -209,7 +209,7 @@ def fresh_database(server: PostgresServer) -> Iterator[str]:
 class S3Server:
     host: str
     port: int
-    server: object
+    process: subprocess.Popen[bytes]
 
     @property
     def endpoint(self) -> str:
@@ -228,17 +228,28 @@ class S3Server:
         return version("moto")
 
     def stop(self) -> None:
-        self.server.stop()  # type: ignore[attr-defined]
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 def start_s3() -> S3Server:
-    """moto's S3-compatible HTTP server in this process (no MinIO binary can be installed here)."""
+    """moto's S3-compatible HTTP server in its own process (no MinIO binary can be installed here), so
+    the object store is a separate server as in a deployment, not a thread sharing the tests' GIL."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("moto.server") is None:
+        raise HarnessError("moto[server] is not installed in this environment")
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        from moto.server import ThreadedMotoServer
-    except ImportError as exc:
-        raise HarnessError(f"moto[server] is not installed in this environment: {exc}") from exc
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    wait_port(port, 15, "moto server")
-    return S3Server(host, port, server)
+        wait_port(port, 30, "moto server")
+    except HarnessError:
+        process.kill()
+        raise
+    return S3Server("127.0.0.1", port, process)

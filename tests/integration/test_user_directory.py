@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from alembic.script import ScriptDirectory
 from pydantic import SecretStr
 from sqlalchemy import inspect, text
 
 from harvest.common.auth import Role, TokenSigner
 from harvest.common.errors import AlreadyExists, InvalidArgument, Unauthenticated
 from harvest.common.settings import AuthSettings
-from harvest.labels.db import make_engine, migrate, session_factory
+from harvest.labels.db import MIGRATIONS, make_engine, migrate, session_factory
 from harvest.labels.users import UserDirectory
 
 pytestmark = pytest.mark.integration
@@ -39,7 +40,8 @@ def test_migration_creates_the_schema_and_is_idempotent(database_url: str) -> No
         tables = set(inspect(engine).get_table_names())
         assert {"users", "api_tokens", "alembic_version"} <= tables
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
     finally:
         engine.dispose()
 

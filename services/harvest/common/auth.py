@@ -174,3 +174,14 @@ def bind_principal(principal: Principal | None) -> contextvars.Token[Principal |
 
 def unbind_principal(token: contextvars.Token[Principal | None]) -> None:
     _current.reset(token)
+
+
+def bearer_metadata(token: str) -> tuple[tuple[str, str], ...]:
+    """Call metadata that forwards a caller's token to another service (acting on their behalf)."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+def caller_token(invocation_metadata: object) -> str:
+    """The bearer token of the call being served, for forwarding on the caller's behalf."""
+    values = dict(invocation_metadata or ())  # type: ignore[call-overload]
+    return parse_bearer(values.get("authorization"))

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -43,3 +43,27 @@ def migrate(url: str, script_location: Path) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def run_alembic_env(metadata: MetaData, version_table: str = "alembic_version") -> None:
+    """The body of every service's Alembic `env.py`: run migrations online (or offline as SQL).
+
+    Batch mode because SQLite cannot ALTER most things (it rebuilds tables instead); a version table
+    per service so several services can share one PostgreSQL database.
+    """
+    from alembic import context
+    from sqlalchemy import engine_from_config, pool
+
+    config = context.config
+    options = {"target_metadata": metadata, "render_as_batch": True, "version_table": version_table}
+    if context.is_offline_mode():
+        context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
+                                     poolclass=pool.NullPool)
+    with connectable.connect() as connection:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()

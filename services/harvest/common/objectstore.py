@@ -220,9 +220,11 @@ class S3ObjectStore(ObjectStore):
         if isinstance(data, bytes | bytearray | memoryview):
             length = len(data)
             data = io.BytesIO(bytes(data))
-        self.client.put_object(self.bucket, key, data, length, content_type=content_type,
-                               part_size=PART_SIZE if length < 0 or length > PART_SIZE else 0)
-        return self.stat(key)
+        result = self.client.put_object(self.bucket, key, data, length, content_type=content_type,
+                                        part_size=PART_SIZE if length < 0 or length > PART_SIZE else 0)
+        if length < 0:
+            return self.stat(key)
+        return ObjectInfo(key, length, dt.datetime.now(dt.UTC), (result.etag or "").strip('"'), content_type)
 
     def open(self, key: str) -> BinaryIO:
         from minio.error import S3Error

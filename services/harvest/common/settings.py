@@ -194,3 +194,24 @@ class UISettings(BaseSettings):
     model_config = _config("HARVEST_UI_")
 
     title: str = "HARVEST"
+
+
+class StorageSettings(BaseSettings):
+    """Limits and index of the storage service; every limit refuses a file with a per-file reason."""
+
+    model_config = _config("HARVEST_STORAGE_")
+
+    db_url: str | None = Field(default=None, description="Image index; default sqlite:///$HARVEST_HOME/storage.db")
+    max_image_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="Largest single image file.")
+    max_image_pixels: int = Field(default=100_000_000, gt=0, description="Decompression-bomb guard (w x h).")
+    thumbnail_px: int = Field(default=256, ge=32, le=1024, description="Longest side of grid thumbnails.")
+    max_archive_members: int = Field(default=200_000, gt=0)
+    max_archive_bytes: int = Field(default=32 * 1024**3, gt=0, description="Uncompressed total of one archive.")
+    max_compression_ratio: float = Field(default=100.0, gt=1, description="Uncompressed/compressed, per member.")
+    max_upload_bytes: int = Field(default=64 * 1024**3, gt=0, description="One file of a streamed upload.")
+    quota_bytes: int = Field(default=0, ge=0, description="Per-project stored bytes; 0 = unlimited.")
+    quota_images: int = Field(default=0, ge=0, description="Per-project image count; 0 = unlimited.")
+    ingest_workers: int = Field(default=4, gt=0, description="Threads validating and storing files.")
+
+    def resolved_db_url(self, home: Path) -> str:
+        return self.db_url or f"sqlite:///{home / 'storage.db'}"

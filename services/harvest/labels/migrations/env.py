@@ -1,34 +1,6 @@
-"""Alembic environment: runs migrations against the URL the labels service configured."""
+"""Alembic environment of the labels database."""
 
-from __future__ import annotations
-
-from alembic import context
-from sqlalchemy import engine_from_config, pool
-
+from harvest.common.database import run_alembic_env
 from harvest.labels.models import Base
 
-config = context.config
-target_metadata = Base.metadata
-
-
-def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-def run_migrations_online() -> None:
-    connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
-                                     poolclass=pool.NullPool)
-    with connectable.connect() as connection:
-        # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds tables instead.
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
-
-
-if context.is_offline_mode():
-    run_migrations_offline()
-else:
-    run_migrations_online()
+run_alembic_env(Base.metadata)
