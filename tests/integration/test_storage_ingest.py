@@ -52,10 +52,11 @@ def test_thousand_images_round_trip(storage: RunningStorage) -> None:  # noqa: F
             assert b"".join(p.chunk for p in parts[1:]) == data
         thumbs = client.storage.BatchGetThumbnails(storage_pb2.BatchGetThumbnailsRequest(
             project_id=PROJECT, image_ids=[r.image_id for r in records[:50]]))
-        assert len(thumbs.thumbnails) == 50 and thumbs.thumbnails[0].data.startswith(b"RIFF")
+        assert len(thumbs.thumbnails) == 50 and thumbs.thumbnails[0].data.startswith(b"\xff\xd8\xff")
+        assert thumbs.thumbnails[0].content_type == "image/jpeg" and thumbs.thumbnails[0].width == 16
         stats = client.storage.GetDatasetStats(storage_pb2.GetDatasetStatsRequest(project_id=PROJECT))
         assert stats.image_count == 1000 and stats.images_by_format == {"png": 1000}
-    assert len(objects(storage)) == 2000  # originals + thumbnails
+    assert len(objects(storage)) == 1001  # originals + one thumbnail pack
 
 
 def test_large_archive_streams_through(storage: RunningStorage, tmp_path: Path) -> None:  # noqa: F811
@@ -136,7 +137,7 @@ def test_every_bad_file_is_rejected_with_its_reason_and_nothing_stored(storage: 
         assert storage_pb2.RejectReason.Name(by_name[name].reject_reason) == reason, name
         assert by_name[name].message
     assert by_name["good.png"].status == STORED
-    assert len(listing(storage)) == 1 and len(objects(storage)) == 2
+    assert len(listing(storage)) == 1 and len(objects(storage)) == 2  # original + its thumbnail pack
 
 
 def _zip(entries: list[tuple[zipfile.ZipInfo | str, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -184,7 +185,7 @@ def test_hostile_archive_members_are_refused_one_by_one(storage: RunningStorage)
     }
     stored = sorted((r.name, r.suggested_label) for r in response.results if r.status == STORED)
     assert stored == [("birds.tar/birds/ok.png", "birds"), ("evil.zip/cats/ok.png", "cats")]
-    assert len(objects(storage)) == 4
+    assert len(objects(storage)) == 3  # two originals + the upload's thumbnail pack
 
 
 def test_declared_checksum_mismatch_is_refused(storage: RunningStorage) -> None:  # noqa: F811
@@ -232,4 +233,4 @@ def test_same_image_from_eight_clients_is_stored_once(storage: RunningStorage) -
     for thread in threads:
         thread.join()
     assert sorted(statuses) == sorted([STORED] + [DUPLICATE] * 7)
-    assert len(listing(storage)) == 1 and len(objects(storage)) == 2
+    assert len(listing(storage)) == 1 and len(objects(storage)) == 2  # original + its thumbnail pack

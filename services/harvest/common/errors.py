@@ -61,6 +61,12 @@ class Unavailable(HarvestError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class Cancelled(HarvestError):
+    """The client went away (or asked to stop) before the operation completed."""
+
+    code = grpc.StatusCode.CANCELLED
+
+
 INTERNAL_MESSAGE = "internal error; the server log has the details (request id {request_id})"
 
 

@@ -77,6 +77,10 @@ class ObjectStore(abc.ABC):
         with self.open(key) as handle:
             return handle.read()
 
+    @abc.abstractmethod
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """`length` bytes of an object from `offset` (fewer at its end); NotFound if absent."""
+
     def iter_chunks(self, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
         with self.open(key) as handle:
             while chunk := handle.read(chunk_size):
@@ -158,6 +162,11 @@ class LocalObjectStore(ObjectStore):
         except (FileNotFoundError, IsADirectoryError):
             raise NotFound(f"no object {key!r}") from None
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        with self.open(key) as handle:
+            handle.seek(offset)
+            return handle.read(length)
+
     def stat(self, key: str) -> ObjectInfo:
         try:
             info = self._path(key).stat()
@@ -227,11 +236,18 @@ class S3ObjectStore(ObjectStore):
         return ObjectInfo(key, length, dt.datetime.now(dt.UTC), (result.etag or "").strip('"'), content_type)
 
     def open(self, key: str) -> BinaryIO:
+        return self._get(key)
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        with self._get(key, offset, length) as handle:
+            return handle.read()
+
+    def _get(self, key: str, offset: int = 0, length: int = 0) -> BinaryIO:
         from minio.error import S3Error
 
         check_key(key)
         try:
-            response = self.client.get_object(self.bucket, key)
+            response = self.client.get_object(self.bucket, key, offset=offset, length=length)
         except S3Error as exc:
             if exc.code in ("NoSuchKey", "NoSuchObject"):
                 raise NotFound(f"no object {key!r}") from None

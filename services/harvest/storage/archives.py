@@ -45,7 +45,7 @@ class Member:
 def check_member_path(name: str) -> str:
     """A normalised relative path, or Rejected(UNSAFE_PATH) for absolute paths, `..`, drive letters."""
     cleaned = name.replace("\\", "/")
-    if not cleaned or cleaned.startswith("/") or (len(cleaned) > 1 and cleaned[1] == ":"):
+    if not cleaned.strip("/.") or cleaned.startswith("/") or (len(cleaned) > 1 and cleaned[1] == ":"):
         raise Rejected(RejectReason.UNSAFE_PATH, f"absolute path {name!r} in the archive")
     parts = [p for p in cleaned.split("/") if p not in ("", ".")]
     if ".." in parts:
@@ -64,10 +64,10 @@ def _skip(path: str) -> bool:
 def read_zip(source: BinaryIO, limits: ArchiveLimits) -> Iterator[Member]:
     try:
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, zlib.error) as exc:
         raise Rejected(RejectReason.CORRUPT, f"not a readable zip archive ({exc})") from None
     with archive:
-        infos = [i for i in archive.infolist() if not i.is_dir()]
+        infos = [i for i in archive.infolist() if not i.filename.endswith("/")]
         if len(infos) > limits.max_members:
             raise Rejected(RejectReason.ARCHIVE_LIMIT,
                            f"{len(infos):,} members is over the {limits.max_members:,}-member limit")
@@ -98,7 +98,8 @@ def read_zip(source: BinaryIO, limits: ArchiveLimits) -> Iterator[Member]:
                 yield Member(info.filename, rejected=rejected)
                 if rejected.reason is RejectReason.ARCHIVE_LIMIT:
                     return
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
+                    zlib.error) as exc:
                 yield Member(info.filename, rejected=Rejected(RejectReason.CORRUPT, f"cannot be read ({exc})"))
 
 

@@ -78,8 +78,10 @@ def decode_token(token: str, filters: str) -> dict[str, str] | None:
 
 class Catalog:
     def __init__(self, store: ObjectStore, sessions: sessionmaker[Session], settings: StorageSettings,
-                 external_store: Callable[[str], ObjectStore] | None = None) -> None:
+                 external_store: Callable[[str], ObjectStore] | None = None,
+                 on_delete: Callable[[str, list[str]], None] | None = None) -> None:
         self.store = store
+        self._on_delete = on_delete
         self.sessions = sessions
         self.settings = settings
         self._external_store = external_store
@@ -111,16 +113,33 @@ class Catalog:
             rows = {r.image_id: r for r in session.scalars(
                 select(ImageRow).where(ImageRow.project_id == project_id, ImageRow.image_id.in_(ids)))}
         found, missing = [], []
+        by_pack: dict[str, list[ImageRow]] = {}
         for image_id in ids:
             row = rows.get(image_id)
             if row is None or not row.thumbnail_key:
                 missing.append(image_id)
-                continue
-            try:
-                found.append((row, self.store.get(row.thumbnail_key)))
-            except NotFound:
+            else:
+                by_pack.setdefault(row.thumbnail_key, []).append(row)
+        data: dict[str, bytes] = {}
+        for pack, members in by_pack.items():
+            data.update(self._read_pack(pack, members))
+        for image_id in ids:
+            if image_id in data:
+                found.append((rows[image_id], data[image_id]))
+            elif image_id not in missing:
                 missing.append(image_id)
         return found, missing
+
+    def _read_pack(self, pack: str, members: list[ImageRow]) -> dict[str, bytes]:
+        """Thumbnails from one pack with one ranged read covering them all."""
+        start = min(r.thumbnail_offset for r in members)
+        end = max(r.thumbnail_offset + r.thumbnail_length for r in members)
+        try:
+            block = self.store.get_range(pack, start, end - start)
+        except NotFound:
+            return {}
+        return {r.image_id: block[r.thumbnail_offset - start:r.thumbnail_offset - start + r.thumbnail_length]
+                for r in members}
 
     def list(self, project_id: str, filters: ImageFilters, requested_size: int = 0,
              token: str = "") -> tuple[list[ImageRow], str, int]:
@@ -179,11 +198,11 @@ class Catalog:
                                                                ImageRow.image_id.in_(ids))))
             session.execute(delete(ImageRow).where(ImageRow.project_id == project_id,
                                                    ImageRow.image_id.in_([r.image_id for r in rows])))
-        for row in rows:
+        if self._on_delete is not None:
+            self._on_delete(project_id, [r.image_id for r in rows])
+        for row in rows:  # thumbnails stay in their pack (shared with other images) until it is compacted
             if not row.external:
                 self.store.delete(row.object_key)
-            if row.thumbnail_key:
-                self.store.delete(row.thumbnail_key)
         deleted = {r.image_id for r in rows}
         return [i for i in ids if i in deleted], [i for i in ids if i not in deleted]
 

@@ -22,7 +22,10 @@ class ImageRow(Base):
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     image_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the bytes
     object_key: Mapped[str] = mapped_column(String(1024))
-    thumbnail_key: Mapped[str] = mapped_column(String(1024), default="")
+    thumbnail_key: Mapped[str] = mapped_column(String(1024), default="")  # the pack holding it
+    thumbnail_offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    thumbnail_length: Mapped[int] = mapped_column(Integer, default=0)
+    thumbnail_type: Mapped[str] = mapped_column(String(16), default="")
     thumbnail_width: Mapped[int] = mapped_column(Integer, default=0)
     thumbnail_height: Mapped[int] = mapped_column(Integer, default=0)
     format: Mapped[str] = mapped_column(String(8))

@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
@@ -23,13 +24,12 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvest.common.errors import InvalidArgument
+from harvest.common.errors import Cancelled, InvalidArgument
 from harvest.common.objectstore import ObjectStore
 from harvest.common.settings import StorageSettings
 from harvest.storage.archives import ArchiveLimits, Member, read_tar, read_zip, sniff_archive
 from harvest.storage.index import ImageRow
-from harvest.storage.thumbnails import CONTENT_TYPE as THUMBNAIL_TYPE
-from harvest.storage.thumbnails import make_thumbnail
+from harvest.storage.thumbnails import CONTENT_TYPES, ThumbnailPacker, make_thumbnail
 from harvest.storage.validation import Rejected, RejectReason, ValidImage, validate_image
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ def image_key(project_id: str, image_id: str, extension: str) -> str:
     return f"datasets/{project_id}/{image_id}.{extension}"
 
 
-def thumbnail_key(project_id: str, image_id: str) -> str:
-    return f"thumbnails/{project_id}/{image_id}.webp"
+def thumbnail_prefix(project_id: str) -> str:
+    return f"thumbnails/{project_id}/"
 
 
 @dataclass
@@ -76,6 +76,10 @@ class _Pending:
     new_keys: list[str] = field(default_factory=list)
 
 
+class UploadCancelled(Cancelled):
+    """The client went away before the upload committed; the caller aborts it."""
+
+
 class Ingestor:
     """Shared by all uploads of a storage process: thread pool, store, index, limits."""
 
@@ -91,6 +95,32 @@ class Ingestor:
         # upload of the same image is about to index.
         self.index_lock = threading.Lock()
         self._in_flight: dict[str, int] = {}
+        self._known: dict[str, set[str]] = {}
+        self._known_lock = threading.Lock()
+
+    def known(self, project_id: str, image_id: str) -> bool:
+        """Whether the project already holds the image (cache of committed ids, loaded once per project).
+
+        A stale answer is harmless: an image another replica added meanwhile is processed again and
+        then reported a duplicate by the insert's conflict check.
+        """
+        with self._known_lock:
+            ids = self._known.get(project_id)
+            if ids is None:
+                with self.sessions() as session:
+                    ids = set(session.scalars(select(ImageRow.image_id).where(ImageRow.project_id == project_id)))
+                self._known[project_id] = ids
+            return image_id in ids
+
+    def remember(self, project_id: str, image_ids: set[str]) -> None:
+        with self._known_lock:
+            if project_id in self._known:
+                self._known[project_id] |= image_ids
+
+    def forget(self, project_id: str, image_ids: list[str]) -> None:
+        with self._known_lock:
+            if project_id in self._known:
+                self._known[project_id].difference_update(image_ids)
 
     def hold(self, keys: list[str]) -> None:
         with self.index_lock:
@@ -138,6 +168,7 @@ class Upload:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
         self._count, self._bytes = ingestor.project_totals(project_id)
+        self._thumbnails = ThumbnailPacker(ingestor.store, thumbnail_prefix(project_id))
         self._finished = False
 
     # -- adding files ------------------------------------------------------------------------------
@@ -210,11 +241,12 @@ class Upload:
                 base.message = "same image earlier in this upload"
                 return _Pending(base)
             self._seen.add(image_id)
-        existing = self._existing(image_id)
-        if existing is not None:
-            base.message = "already in the project"
-            base.format, base.width, base.height = existing.format, existing.width, existing.height
-            return _Pending(base)
+        if self._ing.known(self.project_id, image_id):
+            existing = self._existing(image_id)
+            if existing is not None:
+                base.message = "already in the project"
+                base.format, base.width, base.height = existing.format, existing.width, existing.height
+                return _Pending(base)
         try:
             valid = validate_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
             self._reserve_quota(len(data))
@@ -243,20 +275,18 @@ class Upload:
 
     def _store(self, result: FileResult, data: bytes, valid: ValidImage,
                external: tuple[str, str] | None) -> _Pending:
-        store = self._ing.store
+        settings = self._ing.settings
         key = external[0] if external else image_key(self.project_id, result.image_id, valid.extension)
-        thumb_key = thumbnail_key(self.project_id, result.image_id)
-        thumb, thumb_w, thumb_h = make_thumbnail(valid.image, self._ing.settings.thumbnail_px)
-        writes = [(thumb_key, thumb, THUMBNAIL_TYPE)]
-        if external is None:
-            writes.insert(0, (key, data, f"image/{valid.format}"))
-        new_keys = [object_key for object_key, _, _ in writes]
+        thumb, thumb_w, thumb_h = make_thumbnail(valid.image, settings.thumbnail_px, settings.thumbnail_format)
+        self._thumbnails.add(result.image_id, thumb)
+        new_keys = [] if external else [key]
         self._ing.hold(new_keys)
-        for object_key, payload, content_type in writes:
-            store.put(object_key, payload, content_type=content_type)
+        if external is None:
+            self._ing.store.put(key, data, content_type=f"image/{valid.format}")
         result.status, result.message = "stored", ""
         result.format, result.width, result.height = valid.format, valid.width, valid.height
-        row = ImageRow(project_id=self.project_id, image_id=result.image_id, object_key=key, thumbnail_key=thumb_key,
+        row = ImageRow(project_id=self.project_id, image_id=result.image_id, object_key=key,
+                       thumbnail_type=CONTENT_TYPES[settings.thumbnail_format],
                        thumbnail_width=thumb_w, thumbnail_height=thumb_h, format=valid.format, width=valid.width,
                        height=valid.height, size_bytes=len(data), original_name=result.name[-1024:],
                        suggested_label=result.suggested_label, upload_id=self.upload_id, created_by=self.created_by,
@@ -268,10 +298,20 @@ class Upload:
     def results_so_far(self) -> int:
         return len(self._items)
 
-    def finish(self) -> list[FileResult]:
-        """Wait for every file, make the stored ones visible in one transaction, return per-file results."""
+    def finish(self, still_wanted: Callable[[], bool] = lambda: True) -> list[FileResult]:
+        """Wait for every file, make the stored ones visible in one transaction, return per-file results.
+
+        `still_wanted` is asked right before the commit: a client that went away meanwhile gets nothing
+        committed (UploadCancelled), exactly as if it had cancelled mid-file.
+        """
         pending = [item.result() if isinstance(item, Future) else item for item in self._items]
+        self._thumbnails.flush()
+        if not still_wanted():
+            raise UploadCancelled("the client cancelled the upload before it was committed")
         rows = [p.row for p in pending if p.row is not None]
+        for row in rows:
+            placed = self._thumbnails.placed[row.image_id]
+            row.thumbnail_key, row.thumbnail_offset, row.thumbnail_length = placed.key, placed.offset, placed.length
         with self._ing.index_lock:
             inserted = self._insert(rows)
             for item in pending:
@@ -280,6 +320,9 @@ class Upload:
             if item.row is not None and item.row.image_id not in inserted:
                 item.result.status = "duplicate"  # a concurrent upload indexed the same image first
                 item.result.message = "stored by a concurrent upload"
+        used_packs = {row.thumbnail_key for row in rows if row.image_id in inserted}
+        for pack in set(self._thumbnails.written) - used_packs:
+            self._ing.store.delete(pack)  # every thumbnail in it lost the race to a concurrent upload
         self._finished = True
         return [item.result for item in pending]
 
@@ -289,13 +332,18 @@ class Upload:
         # One commit time for the whole upload (microsecond precision, set here rather than by the
         # database) keeps listing order and page tokens exact on SQLite and PostgreSQL alike.
         committed_at = dt.datetime.now(dt.UTC)
+        columns = list(ImageRow.__table__.columns)
+        values = [{**{c.name: getattr(r, c.key) for c in columns if getattr(r, c.key) is not None},
+                   "created_at": committed_at} for r in rows]
         with self._ing.sessions.begin() as session:
             dialect = session.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            values = [{**{c.name: getattr(r, c.key) for c in ImageRow.__table__.columns
-                          if getattr(r, c.key) is not None}, "created_at": committed_at} for r in rows]
-            statement = insert(ImageRow).values(values).on_conflict_do_nothing().returning(ImageRow.image_id)
-            return set(session.scalars(statement).all())
+            # executemany with RETURNING ("insertmanyvalues"): one cached statement, batched round trips.
+            statement = insert(ImageRow).on_conflict_do_nothing().returning(ImageRow.image_id)
+            result = session.execute(statement, values)
+            inserted = set(result.scalars().all())
+        self._ing.remember(self.project_id, inserted)
+        return inserted
 
     def abort(self) -> None:
         """Forget the upload: delete the objects it created that no committed image references."""
@@ -310,16 +358,17 @@ class Upload:
                         pending.append(item.result())
                     except Exception:  # noqa: BLE001 - a failed file left nothing to clean
                         continue
+        garbage = list(self._thumbnails.written)  # packs belong to this upload alone
         with self._ing.index_lock:
             for item in pending:
                 free = self._ing.release(item.new_keys)
-                if item.row is None or not free or self._existing(item.row.image_id) is not None:
-                    continue
-                for key in free:
-                    try:
-                        self._ing.store.delete(key)
-                    except Exception:  # noqa: BLE001 - an orphan is invisible; never mask the abort's cause
-                        log.warning("could not remove %s after an aborted upload", key, exc_info=True)
+                if item.row is not None and free and self._existing(item.row.image_id) is None:
+                    garbage.extend(free)
+            for key in garbage:
+                try:
+                    self._ing.store.delete(key)
+                except Exception:  # noqa: BLE001 - an orphan is invisible; never mask the abort's cause
+                    log.warning("could not remove %s after an aborted upload", key, exc_info=True)
         self._finished = True
 
 

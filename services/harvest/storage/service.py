@@ -67,7 +67,7 @@ def build_storage(home: Path, *, store_settings: ObjectStoreSettings | None = No
     ingestor = Ingestor(store, sessions, storage_settings)
     sources = source_stores(store_settings, store)
     client = HarvestClient(endpoints or EndpointSettings(), tls=tls) if check_membership else None
-    servicer = StorageServicer(ingestor, Catalog(store, sessions, storage_settings, sources),
+    servicer = StorageServicer(ingestor, Catalog(store, sessions, storage_settings, sources, ingestor.forget),
                                SnapshotStore(store, sessions), RunObjects(store), PrefixImports(ingestor, sources),
                                LabelsLink(client) if client is not None else None)
     return StorageService(store, engine, ingestor, servicer, client)

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -17,7 +18,7 @@ from harvest.common.errors import InvalidArgument, NotFound, PermissionDenied
 from harvest.common.server import Register, registrar
 from harvest.storage.catalog import Catalog, ImageFilters
 from harvest.storage.index import ImageRow, SnapshotRow
-from harvest.storage.ingest import FileResult, Ingestor, Upload, check_project_id
+from harvest.storage.ingest import FileResult, Ingestor, Upload, UploadCancelled, check_project_id
 from harvest.storage.labels_link import LabelsLink
 from harvest.storage.prefix_import import ImportOperation, PrefixImports
 from harvest.storage.snapshot_store import RunObjects, SnapshotStore
@@ -82,47 +83,59 @@ def snapshot_message(row: SnapshotRow) -> common_pb2.Snapshot:
 
 
 class _IncomingFile:
-    """One file of an upload stream being received: spooled to disk past 8 MiB, hashed as it arrives."""
+    """One file of an upload stream being received: in memory up to 8 MiB, then spooled to disk; hashed
+    as it arrives so the declared SHA-256 is checked end to end."""
 
     def __init__(self, header: storage_pb2.UploadFile, max_bytes: int) -> None:
         self.header = header
         self.max_bytes = max_bytes
-        self.buffer = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed in close()
+        self.memory = bytearray()
+        self.disk: BinaryIO | None = None
         self.digest = hashlib.sha256()
         self.size = 0
 
     def write(self, data: bytes) -> None:
         self.size += len(data)
-        if self.size <= self.max_bytes:
-            self.buffer.write(data)
-            self.digest.update(data)
+        if self.size > self.max_bytes:
+            return  # keep draining the stream; the file is refused when it ends
+        self.digest.update(data)
+        if self.disk is None and len(self.memory) + len(data) > SPOOL_IN_MEMORY:
+            self.disk = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+            self.disk.write(self.memory)
+            self.memory = bytearray()
+        if self.disk is not None:
+            self.disk.write(data)
+        else:
+            self.memory.extend(data)
 
     def hand_to(self, upload: Upload) -> None:
         header = self.header
         name = header.name or f"file-{upload.results_so_far() + 1}"
         if self.size > self.max_bytes:
             upload.record(FileResult(name, "rejected", reason=RejectReason.TOO_LARGE, size_bytes=self.size,
-                                    message=f"{self.size:,} bytes is over the {self.max_bytes:,}-byte upload limit"))
+                                     message=f"{self.size:,} bytes is over the {self.max_bytes:,}-byte upload limit"))
             return
         if header.size_bytes and header.size_bytes != self.size:
             upload.record(FileResult(name, "rejected", reason=RejectReason.CORRUPT, size_bytes=self.size,
-                                    message=f"received {self.size:,} bytes, the header announced "
-                                            f"{header.size_bytes:,} (interrupted transfer?)"))
+                                     message=f"received {self.size:,} bytes, the header announced "
+                                             f"{header.size_bytes:,} (interrupted transfer?)"))
             return
         actual = self.digest.hexdigest()
         if header.sha256 and header.sha256.lower() != actual:
             upload.record(FileResult(name, "rejected", reason=RejectReason.CHECKSUM_MISMATCH, size_bytes=self.size,
-                                    message=f"SHA-256 {actual} does not match the declared {header.sha256}"))
+                                     message=f"SHA-256 {actual} does not match the declared {header.sha256}"))
             return
-        self.buffer.seek(0)
         kind = _KIND.get(header.kind, "auto")
-        if kind in ("auto", "image") and self.size <= SPOOL_IN_MEMORY:
-            upload.add(name, self.buffer.read(), kind=kind, suggested_label=header.suggested_label)  # type: ignore[arg-type]
+        if self.disk is None:
+            upload.add(name, bytes(self.memory), kind=kind, suggested_label=header.suggested_label)  # type: ignore[arg-type]
         else:
-            upload.add(name, self.buffer, size=self.size, kind=kind, suggested_label=header.suggested_label)  # type: ignore[arg-type]
+            self.disk.seek(0)
+            upload.add(name, self.disk, size=self.size, kind=kind, suggested_label=header.suggested_label)  # type: ignore[arg-type]
 
     def close(self) -> None:
-        self.buffer.close()
+        self.memory = bytearray()
+        if self.disk is not None:
+            self.disk.close()
 
 
 class StorageServicer(storage_pb2_grpc.StorageServiceServicer):
@@ -174,9 +187,11 @@ class StorageServicer(storage_pb2_grpc.StorageServiceServicer):
                     incoming.write(request.chunk.data)
                 else:
                     raise InvalidArgument("`metadata` may only be sent once, first")
+            if not context.is_active():  # a cancelled stream can simply end: never commit its remains
+                raise UploadCancelled("the client cancelled the upload")
             if incoming is not None:
                 incoming.hand_to(upload)
-            results = upload.finish()
+            results = upload.finish(still_wanted=context.is_active)
         except BaseException:
             upload.abort()
             raise
@@ -406,7 +421,7 @@ def operation_message(operation: ImportOperation) -> common_pb2.Operation:
 
 
 def _thumbnail(row: ImageRow, data: bytes) -> storage_pb2.Thumbnail:
-    return storage_pb2.Thumbnail(image_id=row.image_id, data=data, content_type="image/webp",
+    return storage_pb2.Thumbnail(image_id=row.image_id, data=data, content_type=row.thumbnail_type,
                                  width=row.thumbnail_width, height=row.thumbnail_height)
 
 
