@@ -234,3 +234,25 @@ def test_same_image_from_eight_clients_is_stored_once(storage: RunningStorage) -
         thread.join()
     assert sorted(statuses) == sorted([STORED] + [DUPLICATE] * 7)
     assert len(listing(storage)) == 1 and len(objects(storage)) == 2  # original + its thumbnail pack
+
+
+def test_project_quota_refuses_files_beyond_it(tmp_path: Path) -> None:
+    from harvest.common.settings import ObjectStoreSettings, StorageSettings
+    from tests.integration.storage_fixtures import start_storage
+
+    running = start_storage(tmp_path, ObjectStoreSettings(backend="local", local_root=tmp_path / "objects"),
+                            StorageSettings(quota_images=3))
+    try:
+        with running.client() as client:
+            first = client.upload_images(PROJECT, [(f"{i}.png", make_image(i)) for i in range(2)],
+                                         skip_item_registration=True)
+            second = client.upload_images(PROJECT, [(f"{i}.png", make_image(i)) for i in range(2, 5)],
+                                          skip_item_registration=True)
+        assert first.summary.stored == 2
+        assert sorted(r.status for r in second.results) == [STORED, REJECTED, REJECTED]  # files race for the slot
+        rejected = [r for r in second.results if r.status == REJECTED]
+        assert {storage_pb2.RejectReason.Name(r.reject_reason) for r in rejected} == {"REJECT_REASON_QUOTA_EXCEEDED"}
+        assert len(listing(running)) == 3
+    finally:
+        running.server.stop(0)
+        running.service.close()
