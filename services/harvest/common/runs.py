@@ -99,7 +99,7 @@ class RunWriter(RunReader):
         self._metrics_path = local_dir / METRICS
         self.flush_seconds = flush_seconds
         self.keep_checkpoints = max(1, keep_checkpoints)
-        self._last_flush = 0.0
+        self._last_flush = time.monotonic()
         self._dirty = False
         kept = [r for r in self.metrics() if resume_step is None or int(r.get("step", 0)) <= resume_step]
         self._metrics_path.write_text("".join(json.dumps(r) + "\n" for r in kept))

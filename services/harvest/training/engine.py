@@ -1,0 +1,311 @@
+"""The training loop shared by every algorithm: batches, AMP, DDP, optimizer, EMA, evaluation, metrics,
+checkpoints and the final model package.
+
+Per step the host never waits for the device: logs stay on the device and are read once per logging
+window; augmentation parameters are drawn on the host; EMA is one `_foreach_lerp_`; the only collectives
+are DDP's gradient all-reduce, the algorithm's (tiny) state reduction and, every `signal_poll_every`
+steps, the preemption agreement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from harvest.common.objectstore import ObjectStore
+from harvest.common.runs import RunReader, RunWriter
+from harvest.common.snapshots import Manifest
+from harvest.training import algorithms
+from harvest.training.algorithms import Batch, fingerprint
+from harvest.training.augment import Augmenter
+from harvest.training.checkpoint import Checkpointer, PreemptionFlag
+from harvest.training.config import TrainingConfig
+from harvest.training.data import InfiniteSampler, TrainingData, mix_seed, prepare
+from harvest.training.distributed import Comm, device_for
+from harvest.training.models import build_model
+from harvest.training.optim import EMA, build_optimizer, build_schedule
+
+log = logging.getLogger(__name__)
+MODEL_FORMAT = "harvest.model/1"
+
+
+@dataclass
+class Outcome:
+    status: Literal["completed", "preempted"]
+    step: int
+    final_eval: dict[str, Any] = field(default_factory=dict)
+
+
+def _has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+class Trainer:
+    """One training run of one rank; `run()` trains to the configured step count or until preempted."""
+
+    def __init__(self, cfg: TrainingConfig, manifest: Manifest, store: ObjectStore, run_dir: str, comm: Comm, *,
+                 cache_dir: Path, work_dir: Path) -> None:
+        self.cfg, self.manifest, self.comm = cfg, manifest, comm
+        self.device = device_for(comm.env)
+        self.cuda = self.device.type == "cuda"
+        self._setup_determinism()
+        data = prepare(manifest, store, cfg.data.cache_dir or cache_dir, comm, resolution=cfg.data.resolution,
+                       channels=cfg.data.channels, truth_key=cfg.data.unlabeled_truth,
+                       with_labeled=cfg.data.unlabeled_includes_labeled, workers=cfg.data.download_workers)
+        self.data: TrainingData = data.to(self.device) if self.cuda and cfg.data.on_device else data
+        self.model = self._build_model()
+        self.ema = EMA(self.model, copy.deepcopy(self.model), cfg.train.ema_decay)
+        self.net = self._wrap(self.model)
+        self.algorithm = algorithms.build(cfg.algorithm, len(data.classes), max(1, len(data.pool)), cfg.train.steps,
+                                          comm).to(self.device)
+        self.algorithm.attach_teacher(self.ema.module)
+        self.optimizer = build_optimizer(self.model, cfg)
+        self.schedule = build_schedule(self.optimizer, cfg)
+        self.local_batch = cfg.per_rank_batch(comm.world_size)
+        self.views = self.algorithm.unlabeled_views
+        self.lb_sampler = InfiniteSampler(len(data.labeled), cfg.train.batch_size, mix_seed(cfg.train.seed, 1),
+                                          comm.rank, comm.world_size)
+        self.ulb_sampler = None if self.views == "none" else InfiniteSampler(
+            len(data.pool), cfg.train.batch_size * cfg.algorithm.uratio, mix_seed(cfg.train.seed, 2), comm.rank,
+            comm.world_size)
+        self.augmenter = Augmenter(cfg.augment, data.mean, data.std, seed=cfg.train.seed, rank=comm.rank,
+                                   world_size=comm.world_size, device=self.device,
+                                   channels_last=self.cuda and cfg.train.channels_last)
+        reader = RunReader(store, run_dir)
+        self.checkpointer = Checkpointer(reader, None, comm, work_dir / "checkpoints")
+        self.step = self._resume()
+        self.writer = RunWriter(store, run_dir, work_dir / "run", resume_step=self.step or None,
+                                flush_seconds=cfg.train.flush_seconds,
+                                keep_checkpoints=cfg.train.keep_checkpoints) if comm.env.is_leader else None
+        self.checkpointer.writer = self.writer
+        self.preemption = PreemptionFlag()
+        self.last_eval: dict[str, Any] = {}
+
+    # -- setup ---------------------------------------------------------------------------------------------
+    def _setup_determinism(self) -> None:
+        torch.manual_seed(mix_seed(self.cfg.train.seed, 0))
+        if self.cfg.train.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
+        elif self.cuda:
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+    def _build_model(self) -> nn.Module:
+        cfg = self.cfg
+        model = build_model(cfg.model, cfg.data.channels, len(self.manifest.classes))
+        if self.comm.world_size > 1 and _has_batchnorm(model):
+            if self.cuda and cfg.model.sync_bn:
+                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+                log.info("BatchNorm converted to SyncBatchNorm (statistics over the global batch)")
+            else:
+                log.warning("keeping per-rank BatchNorm: SyncBatchNorm needs CUDA (or is disabled); batch "
+                            "statistics now depend on the per-rank batch. Use model.norm=group on CPU for exact "
+                            "loss integrity.")
+        memory_format = torch.channels_last if self.cuda and cfg.train.channels_last else torch.preserve_format
+        return model.to(self.device, memory_format=memory_format)
+
+    def _wrap(self, model: nn.Module) -> Any:
+        net: Any = model
+        if self.comm.active:
+            net = DistributedDataParallel(model, device_ids=[self.device] if self.cuda else None,
+                                          gradient_as_bucket_view=True)
+        if self.cfg.train.compile:
+            net = torch.compile(net)
+        return net
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.cuda and self.cfg.train.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # -- state ---------------------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        samplers = {"labeled": self.lb_sampler.state_dict()}
+        if self.ulb_sampler is not None:
+            samplers["unlabeled"] = self.ulb_sampler.state_dict()
+        return {"model": self.model.state_dict(), "ema": self.ema.module.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.schedule.state_dict(),
+                "algorithm": self.algorithm.state_dict(), "samplers": samplers,
+                "config": self.cfg.model_dump(mode="json"), "snapshot_id": self.manifest.snapshot_id}
+
+    def _resume(self) -> int:
+        state = self.checkpointer.load_latest()
+        if state is None:
+            return 0
+        self.model.load_state_dict(state["model"])
+        self.ema.module.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["scheduler"])
+        self.algorithm.load_state_dict(state["algorithm"])
+        self.lb_sampler.load_state_dict(state["samplers"]["labeled"])
+        if self.ulb_sampler is not None:
+            self.ulb_sampler.load_state_dict(state["samplers"]["unlabeled"])
+        return int(state["step"])
+
+    def checkpoint(self, step: int) -> None:
+        self._check_state_agreement(step)
+        self.checkpointer.save(step, self.state())
+
+    def _check_state_agreement(self, step: int) -> None:
+        """Prove (and record) that every rank holds the same algorithm state; fail loudly if not."""
+        prints = self.comm.gather_objects(fingerprint(self.algorithm.state_dict()))
+        if self.writer is not None:
+            self.writer.log({"kind": "state_check", "step": step, "algorithm": self.algorithm.name,
+                             "fingerprints": prints})
+        if len(set(prints)) > 1:
+            raise RuntimeError(f"algorithm state diverged across ranks at step {step}: {prints}")
+
+    # -- loop ----------------------------------------------------------------------------------------------
+    def _batch(self, step: int) -> Batch:
+        data, aug = self.data, self.augmenter
+        lb = self.lb_sampler.local(self.lb_sampler.next_global()).to(data.labeled.device)
+        batch = Batch(aug.weak(data.labeled[lb], step, 0), data.labels[lb].to(self.device, non_blocking=True))
+        if self.ulb_sampler is None:
+            return batch
+        global_idx = self.ulb_sampler.next_global()
+        ulb = self.ulb_sampler.local(global_idx).to(data.pool.device)
+        images = data.pool[ulb]
+        batch.x_ulb_w = aug.weak(images, step, 1)
+        if self.views == "weak+strong":
+            batch.x_ulb_s = aug.strong(images, step, 2)
+        elif self.views == "weak+weak":
+            batch.x_ulb_s = aug.weak(images, step, 3)
+        batch.y_ulb = data.pool_truth[ulb].to(self.device, non_blocking=True)
+        batch.idx_ulb_global = global_idx.to(self.device, non_blocking=True)
+        return batch
+
+    def images_per_step(self) -> int:
+        """Images through the network per optimizer step, all ranks together (for images/s)."""
+        views = {"none": 0, "weak": 1, "weak+strong": 2, "weak+weak": 2}[self.views]
+        return self.cfg.train.batch_size * (1 + self.cfg.algorithm.uratio * views)
+
+    def train_step(self, step: int) -> dict[str, torch.Tensor]:
+        torch.manual_seed(mix_seed(self.cfg.train.seed, step, self.comm.rank))  # dropout etc.: resumable
+        batch = self._batch(step)
+        self.model.train()
+        with self._autocast():
+            result = self.algorithm.train_step(self.net, batch, step)
+        self.optimizer.zero_grad(set_to_none=True)
+        result.loss.backward()
+        self.optimizer.step()
+        self.schedule.step()
+        self.ema.update(step)
+        return {"loss": result.loss.detach(), **result.logs}
+
+    def run(self) -> Outcome:
+        cfg = self.cfg.train
+        total = cfg.steps
+        if self.step >= total:  # a restart after the end: just make sure the package exists
+            self.last_eval = self.evaluate(total)
+            self._finish(total)
+            return Outcome("completed", total, self.last_eval)
+        window: dict[str, list[torch.Tensor]] = {}
+        window_start, window_steps, started = time.perf_counter(), 0, time.perf_counter()
+        for step in range(self.step, total):
+            logs = self.train_step(step)
+            for key, value in logs.items():
+                window.setdefault(key, []).append(value)
+            window_steps += 1
+            done = step + 1
+            if done % cfg.log_every == 0 or done == total:
+                self._log(done, window, time.perf_counter() - window_start, window_steps, started)
+                window, window_start, window_steps = {}, time.perf_counter(), 0
+            if done % cfg.eval_every == 0 or done == total:
+                self.last_eval = self.evaluate(done)
+            saved = done % cfg.checkpoint_every == 0 and done < total
+            if saved:
+                self.checkpoint(done)
+            if done % cfg.signal_poll_every == 0 and done < total and self.preemption.agreed(self.comm, self.device):
+                if not saved:
+                    self.checkpoint(done)
+                self._event(done, "preempted", signal=self.preemption.received)
+                return Outcome("preempted", done, self.last_eval)
+        self.checkpoint(total)
+        self._finish(total)
+        return Outcome("completed", total, self.last_eval)
+
+    def _log(self, step: int, window: dict[str, list[torch.Tensor]], seconds: float, steps: int,
+             started: float) -> None:
+        if self.writer is None:
+            return
+        keys = sorted(window)
+        totals = torch.stack([torch.stack(window[k]).float().sum() for k in keys]).tolist()  # one host sync
+        sums = dict(zip(keys, totals, strict=True))
+        record: dict[str, Any] = {"kind": "train", "step": step}
+        for key, total in sums.items():
+            if key not in ("pl_correct", "pl_known"):
+                record[key] = total / steps
+        if sums.get("pl_known"):
+            record["pseudo_label_accuracy"] = sums["pl_correct"] / sums["pl_known"]
+        rate = steps / max(seconds, 1e-9)
+        record.update(lr=self.schedule.get_last_lr()[0], images_per_s=rate * self.images_per_step(),
+                      steps_per_s=rate, eta_s=(self.cfg.train.steps - step) / rate,
+                      elapsed_s=time.perf_counter() - started)
+        self.writer.log(record)
+
+    def _event(self, step: int, name: str, **fields: Any) -> None:
+        if self.writer is not None:
+            self.writer.log({"kind": "event", "step": step, "event": name, **fields}, flush=True)
+
+    @torch.inference_mode()
+    def evaluate(self, step: int) -> dict[str, Any]:
+        """EMA model on this rank's share of the validation split; confusion matrix summed over ranks."""
+        c = len(self.manifest.classes)
+        confusion = torch.zeros(c * c, dtype=torch.int64, device=self.device)
+        images, labels = self.data.validation, self.data.validation_labels
+        if len(images) == 0:
+            return {}
+        mine = torch.arange(self.comm.rank, len(images), self.comm.world_size)
+        model = self.ema.module.eval()
+        for chunk in mine.split(self.cfg.train.eval_batch):
+            idx = chunk.to(images.device)
+            with self._autocast():
+                predicted = model(self.augmenter.normalize(images[idx])).argmax(-1)
+            truth = labels[idx].to(self.device)
+            # index_put_ with accumulate has a deterministic CUDA kernel (bincount does not).
+            confusion.index_put_((truth * c + predicted,), torch.ones_like(truth), accumulate=True)
+        matrix = self.comm.sum_(confusion).view(c, c).cpu()
+        rows = matrix.sum(1).clamp_min(1)
+        result = {"kind": "eval", "step": step, "accuracy": float(matrix.diag().sum() / matrix.sum().clamp_min(1)),
+                  "per_class_accuracy": dict(zip(self.manifest.classes, (matrix.diag() / rows).tolist(),
+                                                 strict=True)),
+                  "confusion": matrix.tolist(), "validation_images": int(matrix.sum())}
+        if self.writer is not None:
+            self.writer.log(result, flush=True)
+        return result
+
+    def _finish(self, step: int) -> None:
+        """Rank 0 publishes the model package: EMA weights, class names, preprocessing, final metrics."""
+        if self.writer is None:
+            self.comm.barrier()
+            return
+        import io
+
+        buffer = io.BytesIO()
+        torch.save({k: v.cpu() for k, v in self.ema.module.state_dict().items()}, buffer)
+        weights_key = self.writer.put_bytes("model/weights.pt", buffer.getvalue())
+        package = {"format": MODEL_FORMAT, "snapshot_id": self.manifest.snapshot_id,
+                   "classes": list(self.manifest.classes), "model": self.cfg.model.model_dump(mode="json"),
+                   "weights": weights_key, "algorithm": self.cfg.algorithm.name, "steps": step,
+                   "preprocessing": {"resolution": self.cfg.data.resolution, "channels": self.cfg.data.channels,
+                                     "resize": "bilinear, antialiased, to a square", "scale": 1 / 255,
+                                     "mean": list(self.data.mean), "std": list(self.data.std)},
+                   "metrics": {k: v for k, v in self.last_eval.items() if k != "kind"}}
+        self.writer.put_bytes("model/model.json", json.dumps(package, indent=2).encode(), "application/json")
+        self._event(step, "completed", model=weights_key)
+        self.writer.flush()
+        self.comm.barrier()
