@@ -4,49 +4,21 @@ what, login, and revocation taking effect at once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import grpc
 import pytest
-from pydantic import SecretStr
 
-from harvest.client import HarvestClient
-from harvest.common.auth import Role, TokenSigner
-from harvest.common.server import HarvestServer, ServerConfig
-from harvest.common.settings import AuthSettings, EndpointSettings, ServerSettings
-from harvest.labels.db import make_engine, migrate, session_factory
-from harvest.labels.servicer import register_labels
-from harvest.labels.users import UserDirectory
+from harvest.common.auth import Role
 from harvest.v1 import common_pb2, labels_pb2
+from tests.integration.labels_server import LabelsUnderTest, running_labels
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass
-class LabelsUnderTest:
-    server: HarvestServer
-    directory: UserDirectory
-    admin_token: str
-
-    def client(self, token: str | None) -> HarvestClient:
-        endpoints = EndpointSettings(labels_address=f"127.0.0.1:{self.server.port}")
-        return HarvestClient(endpoints, token=token)
-
-
 @pytest.fixture
 def labels(database_url: str) -> Iterator[LabelsUnderTest]:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    auth = AuthSettings(secret=SecretStr("labels-rpc-test-secret-0123456789abcdef"))
-    directory = UserDirectory(session_factory(engine), TokenSigner(auth))
-    signer = TokenSigner(auth, is_revoked=directory.is_revoked)
-    config = ServerConfig(server=ServerSettings(metrics_port=0), auth=auth)
-    server = HarvestServer("labels", register_labels(directory), config, port=0, signer=signer).start()
-    directory.create_user("root", Role.ADMIN)
-    admin_token, _ = directory.issue_token("root")
-    yield LabelsUnderTest(server, directory, admin_token)
-    server.stop(0)
-    engine.dispose()
+    with running_labels(database_url) as under_test:
+        yield under_test
 
 
 def _status(call, *args) -> tuple[grpc.StatusCode, str]:  # type: ignore[no-untyped-def]
@@ -88,7 +60,7 @@ def test_create_user_validates_input(labels: LabelsUnderTest) -> None:
 
 
 def test_login_needs_no_token_and_refuses_wrong_passwords(labels: LabelsUnderTest) -> None:
-    labels.directory.create_user("carol", Role.EXPERT, password="correct horse battery")
+    labels.core.users.create_user("carol", Role.EXPERT, password="correct horse battery")
     with labels.client(None) as anonymous:
         response = anonymous.labels.Login(labels_pb2.LoginRequest(username="carol", password="correct horse battery"))
         assert response.user.username == "carol" and response.token
@@ -111,8 +83,8 @@ def test_revoked_token_is_refused_on_the_next_call(labels: LabelsUnderTest) -> N
 
 
 def test_user_cannot_revoke_someone_elses_token(labels: LabelsUnderTest) -> None:
-    labels.directory.create_user("dave", Role.ANNOTATOR)
-    dave_token, _ = labels.directory.issue_token("dave")
+    labels.core.users.create_user("dave", Role.ANNOTATOR)
+    dave_token, _ = labels.core.users.issue_token("dave")
     with labels.client(labels.admin_token) as admin:
         admin_token_id = admin.labels.WhoAmI(labels_pb2.WhoAmIRequest()).token.token_id
     with labels.client(dave_token) as dave:
@@ -123,8 +95,8 @@ def test_user_cannot_revoke_someone_elses_token(labels: LabelsUnderTest) -> None
 
 
 def test_admin_revokes_another_users_token(labels: LabelsUnderTest) -> None:
-    labels.directory.create_user("erin", Role.EXPERT)
-    erin_token, principal = labels.directory.issue_token("erin")
+    labels.core.users.create_user("erin", Role.EXPERT)
+    erin_token, principal = labels.core.users.issue_token("erin")
     with labels.client(labels.admin_token) as admin:
         revoked = admin.labels.RevokeUserToken(labels_pb2.RevokeUserTokenRequest(token_id=principal.token_id))
     assert revoked.info.username == "erin" and revoked.info.revoked_at.seconds > 0
@@ -140,6 +112,9 @@ def test_token_lifetime_is_validated(labels: LabelsUnderTest) -> None:
 
 
 def test_unbuilt_methods_answer_unimplemented_with_their_name(labels: LabelsUnderTest) -> None:
+    project, _ = labels.project(labels.admin_token, "watched")
     with labels.client(labels.admin_token) as admin:
-        code, message = _status(admin.labels.ListProjects, labels_pb2.ListProjectsRequest())
-    assert code == grpc.StatusCode.UNIMPLEMENTED and "LabelsService.ListProjects is not implemented yet" in message
+        stream = admin.labels.WatchAnnotations(labels_pb2.WatchAnnotationsRequest(project_id=project.project_id))
+        code, message = _status(lambda: next(iter(stream)))
+    assert code == grpc.StatusCode.UNIMPLEMENTED
+    assert "LabelsService.WatchAnnotations is not implemented yet" in message

@@ -741,7 +741,7 @@ class SuspectedError(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ..., given_class_id: _Optional[str] = ..., suggested_class_id: _Optional[str] = ..., detector: _Optional[str] = ..., model_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Item(_message.Message):
-    __slots__ = ("item_id", "project_id", "image_id", "original_name", "width", "height", "status", "class_id", "label_source", "noisy", "suggested_class_id", "version", "annotation_count", "annotator_ids", "assigned_to", "prediction", "suspected_error", "created_at", "updated_at", "suggested_label")
+    __slots__ = ("item_id", "project_id", "image_id", "original_name", "width", "height", "status", "class_id", "label_source", "noisy", "suggested_class_id", "version", "annotation_count", "annotator_ids", "assigned_to", "prediction", "suspected_error", "created_at", "updated_at", "suggested_label", "object_key", "format")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -762,6 +762,8 @@ class Item(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     SUGGESTED_LABEL_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_KEY_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     project_id: str
     image_id: str
@@ -782,21 +784,27 @@ class Item(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     suggested_label: str
-    def __init__(self, item_id: _Optional[str] = ..., project_id: _Optional[str] = ..., image_id: _Optional[str] = ..., original_name: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., class_id: _Optional[str] = ..., label_source: _Optional[_Union[_common_pb2.LabelSource, str]] = ..., noisy: _Optional[bool] = ..., suggested_class_id: _Optional[str] = ..., version: _Optional[int] = ..., annotation_count: _Optional[int] = ..., annotator_ids: _Optional[_Iterable[str]] = ..., assigned_to: _Optional[str] = ..., prediction: _Optional[_Union[_common_pb2.Prediction, _Mapping]] = ..., suspected_error: _Optional[_Union[SuspectedError, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., suggested_label: _Optional[str] = ...) -> None: ...
+    object_key: str
+    format: _common_pb2.ImageFormat
+    def __init__(self, item_id: _Optional[str] = ..., project_id: _Optional[str] = ..., image_id: _Optional[str] = ..., original_name: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., class_id: _Optional[str] = ..., label_source: _Optional[_Union[_common_pb2.LabelSource, str]] = ..., noisy: _Optional[bool] = ..., suggested_class_id: _Optional[str] = ..., version: _Optional[int] = ..., annotation_count: _Optional[int] = ..., annotator_ids: _Optional[_Iterable[str]] = ..., assigned_to: _Optional[str] = ..., prediction: _Optional[_Union[_common_pb2.Prediction, _Mapping]] = ..., suspected_error: _Optional[_Union[SuspectedError, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., suggested_label: _Optional[str] = ..., object_key: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ImageFormat, str]] = ...) -> None: ...
 
 class NewItem(_message.Message):
-    __slots__ = ("image_id", "original_name", "width", "height", "suggested_label")
+    __slots__ = ("image_id", "original_name", "width", "height", "suggested_label", "object_key", "format")
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     ORIGINAL_NAME_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     SUGGESTED_LABEL_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_KEY_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
     image_id: str
     original_name: str
     width: int
     height: int
     suggested_label: str
-    def __init__(self, image_id: _Optional[str] = ..., original_name: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., suggested_label: _Optional[str] = ...) -> None: ...
+    object_key: str
+    format: _common_pb2.ImageFormat
+    def __init__(self, image_id: _Optional[str] = ..., original_name: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., suggested_label: _Optional[str] = ..., object_key: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ImageFormat, str]] = ...) -> None: ...
 
 class RegisterItemsRequest(_message.Message):
     __slots__ = ("project_id", "items", "suggested_label_policy")

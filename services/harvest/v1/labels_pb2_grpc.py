@@ -725,7 +725,7 @@ class LabelsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExportLabels(self, request, context):
-        """Exports a project's labels as CSV, an ImageFolder tar (images read from storage) or COCO-style
+        """Exports a project's labels as CSV, an ImageFolder layout listing (image keys by class) or COCO-style
         JSON, streamed: `header` first, then chunks of at most 1 MiB.
         Errors: INVALID_ARGUMENT (format unspecified), NOT_FOUND (project, snapshot), PERMISSION_DENIED.
         """

@@ -1,0 +1,260 @@
+"""Load test of the labels service: N concurrent gRPC clients label items for a while against SQLite and
+PostgreSQL; prints writes/s and latency percentiles, then checks that every acknowledged write is in the
+annotation history (zero lost) and that every item's version equals its number of events + 1.
+
+The server runs in its own process (`python -m harvest.labels`, as deployed); clients run in separate
+processes too (a few threads each, one channel per client), so the bench's own GIL does not throttle them.
+For PostgreSQL a temporary database is created on 127.0.0.1:5432 (user postgres, trust auth) and dropped.
+
+    .venv/bin/python bench/labels.py [--duration 30] [--clients 32] [--backend both|sqlite|postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from harvest.common.auth import Role, TokenSigner
+from harvest.common.channel import open_channel, wait_until_serving
+from harvest.common.settings import AuthSettings
+from harvest.labels.classes import ClassSpec
+from harvest.labels.db import make_engine, migrate
+from harvest.labels.items import NewItemSpec
+from harvest.labels.models import Annotation, Item
+from harvest.labels.service import LabelsCore
+from harvest.labels.states import ImageFormat, SuggestedLabelPolicy
+from harvest.v1 import labels_pb2, labels_pb2_grpc
+
+SECRET = "labels-bench-secret-0123456789abcdef0123"
+PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "autocommit": True}
+CLASSES = ("cat", "dog", "bird", "fish")
+
+
+@dataclass
+class Setup:
+    project_id: str
+    class_ids: list[str]
+    tokens: list[str]
+    slices: list[list[str]]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def database(backend: str, workdir: Path):  # type: ignore[no-untyped-def]
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / 'labels.db'}"
+        return
+    import psycopg
+
+    name = f"harvest_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(**PG_ADMIN) as conn:  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(**PG_ADMIN) as conn:  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepare(url: str, clients: int, items_per_client: int) -> Setup:
+    """Users, a project and items, written directly through the core (not part of the measurement)."""
+    migrate(url)
+    engine = make_engine(url)
+    auth = AuthSettings(secret=SecretStr(SECRET))
+    core = LabelsCore.build(engine, TokenSigner(auth), handoff=None)  # type: ignore[arg-type]
+    core.users.create_user("bench-admin", Role.ADMIN)
+    admin = core.users.issue_token("bench-admin")[1]
+    view = core.projects.create(admin, "bench", "", [ClassSpec(c) for c in CLASSES], None)
+    project_id = view.project.id
+    tokens, slices = [], []
+    for index in range(clients):
+        name = f"annotator{index:02d}"
+        core.users.create_user(name, Role.ANNOTATOR)
+        core.members.add(admin, project_id, name)
+        tokens.append(core.users.issue_token(name)[0])
+        specs = [NewItemSpec(hashlib.sha256(f"{index}-{i}".encode()).hexdigest(), f"{index}-{i}.png", 32, 32,
+                             format=ImageFormat.PNG) for i in range(items_per_client)]
+        registered, _ = core.items.register(admin, project_id, specs, SuggestedLabelPolicy.SUGGEST)
+        slices.append([r.item_id for r in registered])
+    engine.dispose()
+    return Setup(project_id, [c.id for c in view.classes], tokens, slices)
+
+
+def client_process(address: str, setup: Setup, indices: list[int], duration: float, ready: Any, go: Any,
+                   results: Any) -> None:
+    """Several clients (threads, one channel each) labeling their own items round-robin until time is up.
+
+    Clients use plain grpcio stubs with the bearer token as call metadata: the SDK's retrying channel costs
+    client CPU that this 2-core machine would take from the server under test.
+    """
+    channels = [grpc.insecure_channel(address) for _ in indices]
+    stubs = [labels_pb2_grpc.LabelsServiceStub(channel) for channel in channels]
+    for stub, index in zip(stubs, indices, strict=True):  # connect and warm up before the clock starts
+        stub.WhoAmI(labels_pb2.WhoAmIRequest(), metadata=(("authorization", f"Bearer {setup.tokens[index]}"),))
+    ready.release()
+    go.wait()
+    stop_at = time.monotonic() + duration
+
+    def run(stub: labels_pb2_grpc.LabelsServiceStub, index: int) -> None:
+        metadata = (("authorization", f"Bearer {setup.tokens[index]}"),)
+        items = setup.slices[index]
+        versions = dict.fromkeys(items, 1)
+        acknowledged: list[str] = []
+        latencies: list[float] = []
+        aborted = failed = 0
+        step = 0
+        while time.monotonic() < stop_at:
+            item = items[step % len(items)]
+            request = labels_pb2.AnnotateRequest(project_id=setup.project_id, item_id=item,
+                                                 class_id=setup.class_ids[step % len(setup.class_ids)],
+                                                 expected_version=versions[item])
+            step += 1
+            started = time.perf_counter()
+            try:
+                response = stub.Annotate(request, metadata=metadata, timeout=10)
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.ABORTED:
+                    aborted += 1
+                    versions[item] = int(dict(exc.trailing_metadata())["harvest-current-version"])
+                else:
+                    failed += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            versions[item] = response.item.version
+            acknowledged.append(response.annotation.annotation_id)
+        results.put((acknowledged, latencies, aborted, failed))
+
+    threads = [threading.Thread(target=run, args=(stub, index)) for stub, index in zip(stubs, indices, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for channel in channels:
+        channel.close()
+
+
+def start_server(url: str, workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "HARVEST_HOME": str(workdir), "HARVEST_DB_URL": url, "HARVEST_AUTH_SECRET": SECRET,
+           "HARVEST_LABELS_PORT": str(port), "HARVEST_SERVER_METRICS_PORT": str(free_port()),
+           "HARVEST_SERVER_MAX_WORKERS": str(workers), "HARVEST_LOG_LEVEL": "WARNING",
+           "HARVEST_STORAGE_PORT": str(free_port())}
+    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen([sys.executable, "-m", "harvest.labels"], env=env, stdout=log, stderr=log)
+    address = f"127.0.0.1:{port}"
+    try:
+        wait_until_serving(open_channel(address), timeout_s=60)
+    except TimeoutError:
+        process.kill()
+        raise SystemExit(f"labels server did not start; see {workdir / 'server.log'}") from None
+    return process, address
+
+
+def verify(url: str, project_id: str, acknowledged: list[str]) -> tuple[int, int, int]:
+    """(lost acknowledged writes, events in history, items whose version != events + 1)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        stored = set(conn.scalars(select(Annotation.id).where(Annotation.project_id == project_id)))
+        per_item = dict(conn.execute(select(Annotation.item_id, func.count()).where(
+            Annotation.project_id == project_id).group_by(Annotation.item_id)).all())
+        versions = conn.execute(select(Item.id, Item.version).where(Item.project_id == project_id)).all()
+    engine.dispose()
+    lost = len(set(acknowledged) - stored)
+    inconsistent = sum(1 for item_id, version in versions if version != per_item.get(item_id, 0) + 1)
+    return lost, len(stored), inconsistent
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp, database(backend, Path(tmp)) as url:
+        workdir = Path(tmp)
+        setup = prepare(url, args.clients, args.items)
+        server, address = start_server(url, workdir, args.workers)
+        try:
+            context = multiprocessing.get_context("spawn")
+            results, ready, go = context.Queue(), context.Semaphore(0), context.Event()
+            groups = [list(range(args.clients))[i::args.processes] for i in range(args.processes)]
+            processes = [context.Process(target=client_process,
+                                         args=(address, setup, group, args.duration, ready, go, results))
+                         for group in groups]
+            for process in processes:
+                process.start()
+            for _ in processes:
+                ready.acquire(timeout=120)
+            cpu_before = cpu_seconds(server.pid)
+            go.set()
+            collected = [results.get(timeout=args.duration + 120) for _ in range(args.clients)]
+            server_cpu = cpu_seconds(server.pid) - cpu_before
+            for process in processes:
+                process.join()
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        acknowledged = [a for acks, _, _, _ in collected for a in acks]
+        latencies = sorted(x for _, lats, _, _ in collected for x in lats)
+        lost, stored, inconsistent = verify(url, setup.project_id, acknowledged)
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {"writes": len(acknowledged), "writes_s": len(acknowledged) / args.duration,
+            "p50_ms": quantiles[49] * 1000, "p99_ms": quantiles[98] * 1000,
+            "aborted": sum(c[2] for c in collected), "failed": sum(c[3] for c in collected),
+            "lost": lost, "stored": stored, "inconsistent": inconsistent,
+            "server_cpu_ms": server_cpu * 1000 / max(1, len(acknowledged))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of labeling per backend")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent gRPC clients")
+    parser.add_argument("--processes", type=int, default=4, help="client processes the clients are spread over")
+    parser.add_argument("--workers", type=int, default=16, help="server threads (HARVEST_SERVER_MAX_WORKERS)")
+    parser.add_argument("--items", type=int, default=200, help="items per client")
+    parser.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both")
+    args = parser.parse_args()
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    print(f"labels bench: {args.clients} clients in {args.processes} processes, {args.duration:.0f} s per backend, "
+          f"{args.workers} server threads, {os.cpu_count()} CPUs")
+    print(f"{'backend':<11} {'writes':>8} {'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'aborted':>8} {'failed':>7} "
+          f"{'lost':>5} {'history':>8} {'bad ver':>8} {'srv cpu ms/w':>12}")
+    exit_code = 0
+    for backend in backends:
+        r = run_backend(backend, args)
+        print(f"{backend:<11} {r['writes']:>8.0f} {r['writes_s']:>9.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
+              f"{r['aborted']:>8.0f} {r['failed']:>7.0f} {r['lost']:>5.0f} {r['stored']:>8.0f} "
+              f"{r['inconsistent']:>8.0f} {r['server_cpu_ms']:>12.2f}", flush=True)
+        if r["lost"] or r["inconsistent"]:
+            exit_code = 1
+    print("target on PostgreSQL: >= 2000 writes/s, p99 < 25 ms; lost must be 0")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Assembles the labels service's core from one database: every context shares the engine and the one
+event writer, so the servicer (and tests, and benchmarks) get the whole core from one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from harvest.common.auth import TokenSigner
+from harvest.labels.annotations import Annotations
+from harvest.labels.audit import AuditLog
+from harvest.labels.classes import Classes
+from harvest.labels.db import Database
+from harvest.labels.events import EventWriter
+from harvest.labels.exports import LabelExports
+from harvest.labels.imports import LabelImports
+from harvest.labels.items import Items
+from harvest.labels.members import Members
+from harvest.labels.predictions import ModelOutputs
+from harvest.labels.projects import Projects
+from harvest.labels.queue import LabelingQueue
+from harvest.labels.snapshots_freeze import Snapshots, StorageHandoff
+from harvest.labels.users import UserDirectory
+from harvest.labels.workflow import Workflow
+
+
+@dataclass
+class LabelsCore:
+    """Every context of the labels service."""
+
+    db: Database
+    users: UserDirectory
+    projects: Projects
+    classes: Classes
+    members: Members
+    items: Items
+    annotations: Annotations
+    workflow: Workflow
+    queue: LabelingQueue
+    outputs: ModelOutputs
+    snapshots: Snapshots
+    imports: LabelImports
+    exports: LabelExports
+    audit: AuditLog
+
+    @classmethod
+    def build(cls, engine: Engine, signer: TokenSigner, handoff: StorageHandoff) -> LabelsCore:
+        db = Database(engine)
+        events = EventWriter(db)
+        return cls(db=db, users=UserDirectory(db.sessions, signer), projects=Projects(db),
+                   classes=Classes(db, events), members=Members(db), items=Items(db, events),
+                   annotations=Annotations(db, events), workflow=Workflow(db, events), queue=LabelingQueue(db),
+                   outputs=ModelOutputs(db), snapshots=Snapshots(db, handoff), imports=LabelImports(db, events),
+                   exports=LabelExports(db), audit=AuditLog(db))
