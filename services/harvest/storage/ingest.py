@@ -67,6 +67,7 @@ class FileResult:
     height: int = 0
     size_bytes: int = 0
     item_id: str = ""
+    object_key: str = ""
 
 
 @dataclass
@@ -246,6 +247,7 @@ class Upload:
             if existing is not None:
                 base.message = "already in the project"
                 base.format, base.width, base.height = existing.format, existing.width, existing.height
+                base.object_key = existing.object_key
                 return _Pending(base)
         try:
             valid = validate_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
@@ -283,7 +285,7 @@ class Upload:
         self._ing.hold(new_keys)
         if external is None:
             self._ing.store.put(key, data, content_type=f"image/{valid.format}")
-        result.status, result.message = "stored", ""
+        result.status, result.message, result.object_key = "stored", "", key
         result.format, result.width, result.height = valid.format, valid.width, valid.height
         row = ImageRow(project_id=self.project_id, image_id=result.image_id, object_key=key,
                        thumbnail_type=CONTENT_TYPES[settings.thumbnail_format],

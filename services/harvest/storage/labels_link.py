@@ -59,7 +59,7 @@ class LabelsLink:
                 request = labels_pb2.RegisterItemsRequest(project_id=project_id, suggested_label_policy=policy)
                 for r in batch:
                     request.items.add(image_id=r.image_id, original_name=r.name[-1024:], width=r.width,
-                                      height=r.height, suggested_label=r.suggested_label,
+                                      height=r.height, suggested_label=r.suggested_label, object_key=r.object_key,
                                       format=_FORMATS.get(r.format, common_pb2.IMAGE_FORMAT_UNSPECIFIED))
                 response = self._client.labels.RegisterItems(request, metadata=bearer_metadata(token), timeout=60)
                 for item in response.items:
