@@ -51,7 +51,7 @@ def serve(home: str, store: dict[str, str], ports: multiprocessing.Queue, stop: 
     from harvest.storage.servicer import register_storage
 
     service = build_storage(Path(home), store_settings=ObjectStoreSettings(**store),
-                            storage_settings=StorageSettings(ingest_workers=8), check_membership=False)
+                            storage_settings=StorageSettings(ingest_workers=16), check_membership=False)
     config = ServerConfig(server=ServerSettings(metrics_port=0, max_workers=32),
                           auth=AuthSettings(secret=SecretStr(SECRET)))
     server = HarvestServer("storage", register_storage(service.servicer), config, port=0).start()
@@ -146,7 +146,8 @@ def main() -> None:
         store = {"backend": "local", "local_root": str(Path(tmp) / "objects")}
         rows.append(("local", "storage service UploadImages", through_service(store, images, args.streams)))
 
-    print(f"{args.images} images of ~{args.kb} KB ({megabytes:.0f} MB), {args.streams} concurrent streams/writers; "
+    print(f"{args.images} images of ~{args.kb} KB ({megabytes:.0f} MB), {args.streams} concurrent streams/writers, "
+          "16 ingest threads; "
           "service = SHA-256 + validation (full decode) + JPEG thumbnail + store + index")
     print(f"{'backend':8s} {'path':32s} {'images/s':>9s} {'MB/s':>7s} {'vs baseline':>12s}")
     for index, (backend, path, seconds) in enumerate(rows):

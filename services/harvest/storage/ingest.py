@@ -96,6 +96,7 @@ class Ingestor:
         # upload of the same image is about to index.
         self.index_lock = threading.Lock()
         self._in_flight: dict[str, int] = {}
+        self._flight_lock = threading.Lock()
         self._known: dict[str, set[str]] = {}
         self._known_lock = threading.Lock()
 
@@ -124,20 +125,21 @@ class Ingestor:
                 self._known[project_id].difference_update(image_ids)
 
     def hold(self, keys: list[str]) -> None:
-        with self.index_lock:
+        with self._flight_lock:  # not index_lock: workers must not wait for another upload's commit
             for key in keys:
                 self._in_flight[key] = self._in_flight.get(key, 0) + 1
 
     def release(self, keys: list[str]) -> list[str]:
         """Drop this upload's hold on keys (call with index_lock held); returns keys nobody else holds."""
         free = []
-        for key in keys:
-            count = self._in_flight.get(key, 0) - 1
-            if count <= 0:
-                self._in_flight.pop(key, None)
-                free.append(key)
-            else:
-                self._in_flight[key] = count
+        with self._flight_lock:
+            for key in keys:
+                count = self._in_flight.get(key, 0) - 1
+                if count <= 0:
+                    self._in_flight.pop(key, None)
+                    free.append(key)
+                else:
+                    self._in_flight[key] = count
         return free
 
     def start(self, project_id: str, *, created_by: str = "", upload_id: str = "",
