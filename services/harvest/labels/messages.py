@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from harvest.common.auth import Role
+from harvest.common.timestamps import to_timestamp
 from harvest.labels.agreement import VoteSummary
 from harvest.labels.items import ItemView
 from harvest.labels.members import MemberView
@@ -27,13 +26,7 @@ from harvest.labels.projects import ProjectView
 from harvest.labels.workflow import ItemAgreement, ProjectAgreement
 from harvest.v1 import common_pb2, labels_pb2
 
-
-def timestamp(value: dt.datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
-    return stamp
+timestamp = to_timestamp
 
 
 def from_timestamp(message: object, field: str) -> dt.datetime | None:

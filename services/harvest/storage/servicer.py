@@ -16,6 +16,7 @@ from harvest.common import snapshots
 from harvest.common.auth import Role, caller_token, current_principal
 from harvest.common.errors import InvalidArgument, NotFound, PermissionDenied
 from harvest.common.server import Register, registrar
+from harvest.common.timestamps import to_timestamp
 from harvest.storage.catalog import Catalog, ImageFilters
 from harvest.storage.index import ImageRow, SnapshotRow
 from harvest.storage.ingest import FileResult, Ingestor, Upload, UploadCancelled, check_project_id
@@ -40,14 +41,6 @@ _SPLIT = {"labeled": common_pb2.SPLIT_LABELED, "unlabeled": common_pb2.SPLIT_UNL
 _SPLIT_NAME = {value: name for name, value in _SPLIT.items()}
 
 
-def _timestamp(value: dt.datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
-    return stamp
-
-
 def file_result_message(result: FileResult) -> storage_pb2.FileResult:
     reason = storage_pb2.RejectReason.Value(f"REJECT_REASON_{result.reason.name}") if result.reason else 0
     return storage_pb2.FileResult(
@@ -68,7 +61,7 @@ def image_record(row: ImageRow) -> storage_pb2.ImageRecord:
         image_id=row.image_id, project_id=row.project_id, object_key=row.object_key,
         format=_FORMAT.get(row.format, 0), width=row.width, height=row.height, size_bytes=row.size_bytes,
         original_name=row.original_name, suggested_label=row.suggested_label, upload_id=row.upload_id,
-        external=row.external, created_by=row.created_by, created_at=_timestamp(row.created_at))
+        external=row.external, created_by=row.created_by, created_at=to_timestamp(row.created_at))
 
 
 def snapshot_message(row: SnapshotRow) -> common_pb2.Snapshot:
@@ -76,7 +69,7 @@ def snapshot_message(row: SnapshotRow) -> common_pb2.Snapshot:
         snapshot_id=row.snapshot_id, project_id=row.project_id, manifest_key=row.manifest_key,
         manifest_sha256=row.manifest_sha256, format=snapshots.FORMAT, labeled_count=row.labeled_count,
         unlabeled_count=row.unlabeled_count, validation_count=row.validation_count, noisy_count=row.noisy_count,
-        created_by=row.created_by, created_at=_timestamp(row.created_at))
+        created_by=row.created_by, created_at=to_timestamp(row.created_at))
     for index, name in enumerate(row.classes):
         message.classes.add(index=index, name=name)
     return message
@@ -379,7 +372,7 @@ class StorageServicer(storage_pb2_grpc.StorageServiceServicer):
         prefix_len = len(f"runs/{request.job_id}/")
         return storage_pb2.ListRunObjectsResponse(
             objects=[storage_pb2.RunObjectInfo(path=o.key[prefix_len:], size_bytes=o.size,
-                                               updated_at=_timestamp(o.modified)) for o in objects],
+                                               updated_at=to_timestamp(o.modified)) for o in objects],
             page=common_pb2.PageInfo(total_size=len(objects)))
 
     def ReadRunObject(self, request: storage_pb2.ReadRunObjectRequest,
@@ -389,7 +382,7 @@ class StorageServicer(storage_pb2_grpc.StorageServiceServicer):
             raise InvalidArgument("offset and length must not be negative")
         info, chunks = self.runs.read(request.object.job_id, request.object.path)
         yield storage_pb2.ReadRunObjectResponse(info=storage_pb2.RunObjectInfo(
-            path=request.object.path, size_bytes=info.size, updated_at=_timestamp(info.modified)))
+            path=request.object.path, size_bytes=info.size, updated_at=to_timestamp(info.modified)))
         skip, remaining = request.offset, request.length or info.size
         for chunk in chunks:
             if skip >= len(chunk):
@@ -416,8 +409,8 @@ def operation_message(operation: ImportOperation) -> common_pb2.Operation:
         state=_OPERATION_STATE[operation.state], error_message=operation.error, created_by=operation.created_by,
         progress=common_pb2.Progress(done=operation.done, total=operation.total, rate_per_s=rate,
                                      eta_s=remaining / rate if rate > 0 else 0.0, unit="images"),
-        created_at=_timestamp(operation.created_at), updated_at=_timestamp(operation.updated_at),
-        finished_at=_timestamp(operation.finished_at))
+        created_at=to_timestamp(operation.created_at), updated_at=to_timestamp(operation.updated_at),
+        finished_at=to_timestamp(operation.finished_at))
 
 
 def _thumbnail(row: ImageRow, data: bytes) -> storage_pb2.Thumbnail:
