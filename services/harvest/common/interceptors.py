@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import descriptor_pool
@@ -128,7 +128,6 @@ class _Call:
             response = behavior(request, context)
         except Exception as exc:  # noqa: BLE001 - every failure is mapped and recorded here
             self._fail(exc, context, started)
-            raise AssertionError("unreachable: _fail aborts") from exc
         finally:
             if token is not None:
                 unbind_principal(token)
@@ -167,7 +166,8 @@ class _Call:
             log.debug("rpc", extra={"method": self.method, "code": name, "ms": round(elapsed * 1000, 2),
                                     "request_id": self.request_id})
 
-    def _fail(self, exc: Exception, context: grpc.ServicerContext, started: float) -> None:
+    def _fail(self, exc: Exception, context: grpc.ServicerContext, started: float) -> NoReturn:
+        """Record the failure and end the call with its status (context.abort raises)."""
         already = context.code()
         if already is not None and already != grpc.StatusCode.OK and type(exc) is Exception:
             # The handler called context.abort() itself: keep its status as is.
@@ -190,6 +190,7 @@ class _Call:
         trailing += [(f"harvest-{key.lower()}", str(value)) for key, value in details.items()]
         context.set_trailing_metadata(tuple(trailing))
         context.abort(code, message)
+        raise AssertionError("context.abort returned")  # grpc's abort always raises
 
 
 def _wrap_handler(handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
