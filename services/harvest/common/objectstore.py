@@ -223,6 +223,14 @@ class S3ObjectStore(ObjectStore):
                 if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     raise
 
+    @classmethod
+    def from_settings(cls, settings: ObjectStoreSettings, bucket: str | None = None,
+                      create_bucket: bool = True) -> S3ObjectStore:
+        """The configured endpoint and credentials, on the configured bucket or another one."""
+        return cls(settings.s3_endpoint, settings.s3_access_key.get_secret_value(),
+                   settings.s3_secret_key.get_secret_value(), bucket or settings.s3_bucket,
+                   secure=settings.s3_secure, region=settings.s3_region, create_bucket=create_bucket)
+
     def put(self, key: str, data: bytes | BinaryIO, length: int = -1,
             content_type: str = "application/octet-stream") -> ObjectInfo:
         check_key(key)
@@ -321,8 +329,6 @@ def open_store(settings: ObjectStoreSettings | None = None, home: Path | None = 
     """The object store the settings name (local directory by default)."""
     settings = settings or ObjectStoreSettings()
     if settings.backend == "s3":
-        return S3ObjectStore(settings.s3_endpoint, settings.s3_access_key.get_secret_value(),
-                             settings.s3_secret_key.get_secret_value(), settings.s3_bucket,
-                             secure=settings.s3_secure, region=settings.s3_region)
+        return S3ObjectStore.from_settings(settings)
     root = settings.local_root or (home or HomeSettings().home) / "objects"
     return LocalObjectStore(root)

@@ -182,16 +182,13 @@ class Upload:
                                                  (key, source_bucket)))
 
     def add(self, name: str, source: bytes | BinaryIO, *, size: int | None = None, kind: Kind = "auto",
-            declared_sha256: str = "", suggested_label: str = "") -> None:
-        """Queue one uploaded file: an image, or a zip/tar archive whose members are each queued."""
+            suggested_label: str = "") -> None:
+        """Queue one uploaded file: an image, or a zip/tar archive whose members are each queued.
+
+        A declared SHA-256 is checked by whoever receives the bytes (the servicer hashes as they arrive).
+        """
         data = source if isinstance(source, bytes) else None
         head = data[:512] if data is not None else _peek(source, 512)  # type: ignore[arg-type]
-        if declared_sha256:
-            actual = hashlib.sha256(data).hexdigest() if data is not None else _sha256_stream(source)  # type: ignore[arg-type]
-            if actual != declared_sha256.lower():
-                self.record(FileResult(name, "rejected", reason=RejectReason.CHECKSUM_MISMATCH,
-                                      message=f"SHA-256 {actual} does not match the declared {declared_sha256}"))
-                return
         archive = sniff_archive(head) if kind == "auto" else (kind if kind in ("zip", "tar") else None)
         if archive is None:
             payload = data if data is not None else source.read()  # type: ignore[union-attr]
@@ -386,15 +383,6 @@ def _peek(stream: BinaryIO, size: int) -> bytes:
     head = stream.read(size)
     stream.seek(position)
     return head
-
-
-def _sha256_stream(stream: BinaryIO) -> str:
-    position = stream.tell()
-    digest = hashlib.sha256()
-    while chunk := stream.read(1024 * 1024):
-        digest.update(chunk)
-    stream.seek(position)
-    return digest.hexdigest()
 
 
 def _stream_size(stream: BinaryIO) -> int:

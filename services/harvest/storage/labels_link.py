@@ -11,15 +11,13 @@ import grpc
 from harvest.client import HarvestClient
 from harvest.common.auth import Principal, Role, bearer_metadata
 from harvest.common.errors import HarvestError, PermissionDenied, Unavailable
+from harvest.storage.formats import IMAGE_FORMATS
 from harvest.storage.ingest import FileResult
 from harvest.v1 import common_pb2, labels_pb2
 
 #: How long a "yes, member" answer is remembered per (token, project).
 MEMBERSHIP_TTL_S = 30.0
 REGISTER_BATCH = 5000
-_FORMATS = {"jpeg": common_pb2.IMAGE_FORMAT_JPEG, "png": common_pb2.IMAGE_FORMAT_PNG,
-            "webp": common_pb2.IMAGE_FORMAT_WEBP, "tiff": common_pb2.IMAGE_FORMAT_TIFF,
-            "bmp": common_pb2.IMAGE_FORMAT_BMP}
 
 
 class LabelsLink:
@@ -60,7 +58,7 @@ class LabelsLink:
                 for r in batch:
                     request.items.add(image_id=r.image_id, original_name=r.name[-1024:], width=r.width,
                                       height=r.height, suggested_label=r.suggested_label, object_key=r.object_key,
-                                      format=_FORMATS.get(r.format, common_pb2.IMAGE_FORMAT_UNSPECIFIED))
+                                      format=IMAGE_FORMATS.get(r.format, common_pb2.IMAGE_FORMAT_UNSPECIFIED))
                 response = self._client.labels.RegisterItems(request, metadata=bearer_metadata(token), timeout=60)
                 for item in response.items:
                     for result in by_image.get(item.image_id, []):

@@ -47,9 +47,7 @@ def source_stores(settings: ObjectStoreSettings, own: ObjectStore) -> Callable[[
             return own
         if settings.backend != "s3":
             raise InvalidArgument("the local object store imports only from itself: leave `bucket` empty")
-        return S3ObjectStore(settings.s3_endpoint, settings.s3_access_key.get_secret_value(),
-                             settings.s3_secret_key.get_secret_value(), bucket, secure=settings.s3_secure,
-                             region=settings.s3_region, create_bucket=False)
+        return S3ObjectStore.from_settings(settings, bucket, create_bucket=False)
 
     return resolve
 

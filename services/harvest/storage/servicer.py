@@ -18,6 +18,7 @@ from harvest.common.errors import InvalidArgument, NotFound, PermissionDenied
 from harvest.common.server import Register, registrar
 from harvest.common.timestamps import to_timestamp
 from harvest.storage.catalog import Catalog, ImageFilters
+from harvest.storage.formats import FORMAT_NAMES, IMAGE_FORMATS
 from harvest.storage.index import ImageRow, SnapshotRow
 from harvest.storage.ingest import FileResult, Ingestor, Upload, UploadCancelled, check_project_id
 from harvest.storage.labels_link import LabelsLink
@@ -30,10 +31,6 @@ MAX_CHUNK = common_pb2.LIMIT_MAX_CHUNK_BYTES
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 _STATUS = {"stored": storage_pb2.FILE_STATUS_STORED, "duplicate": storage_pb2.FILE_STATUS_DUPLICATE,
            "rejected": storage_pb2.FILE_STATUS_REJECTED, "expanded": storage_pb2.FILE_STATUS_EXPANDED}
-_FORMAT = {"jpeg": common_pb2.IMAGE_FORMAT_JPEG, "png": common_pb2.IMAGE_FORMAT_PNG,
-           "webp": common_pb2.IMAGE_FORMAT_WEBP, "tiff": common_pb2.IMAGE_FORMAT_TIFF,
-           "bmp": common_pb2.IMAGE_FORMAT_BMP}
-_FORMAT_NAME = {value: name for name, value in _FORMAT.items()}
 _KIND = {storage_pb2.UPLOAD_FILE_KIND_IMAGE: "image", storage_pb2.UPLOAD_FILE_KIND_ZIP: "zip",
          storage_pb2.UPLOAD_FILE_KIND_TAR: "tar"}
 _SPLIT = {"labeled": common_pb2.SPLIT_LABELED, "unlabeled": common_pb2.SPLIT_UNLABELED,
@@ -46,7 +43,8 @@ def file_result_message(result: FileResult) -> storage_pb2.FileResult:
     return storage_pb2.FileResult(
         name=result.name, status=_STATUS[result.status], image_id=result.image_id, reject_reason=reason,
         message=result.message, suggested_label=result.suggested_label, item_id=result.item_id,
-        format=_FORMAT.get(result.format, 0), width=result.width, height=result.height, size_bytes=result.size_bytes)
+        format=IMAGE_FORMATS.get(result.format, 0), width=result.width, height=result.height,
+        size_bytes=result.size_bytes)
 
 
 def summary_message(results: list[FileResult]) -> storage_pb2.IngestSummary:
@@ -59,7 +57,7 @@ def summary_message(results: list[FileResult]) -> storage_pb2.IngestSummary:
 def image_record(row: ImageRow) -> storage_pb2.ImageRecord:
     return storage_pb2.ImageRecord(
         image_id=row.image_id, project_id=row.project_id, object_key=row.object_key,
-        format=_FORMAT.get(row.format, 0), width=row.width, height=row.height, size_bytes=row.size_bytes,
+        format=IMAGE_FORMATS.get(row.format, 0), width=row.width, height=row.height, size_bytes=row.size_bytes,
         original_name=row.original_name, suggested_label=row.suggested_label, upload_id=row.upload_id,
         external=row.external, created_by=row.created_by, created_at=to_timestamp(row.created_at))
 
@@ -270,7 +268,7 @@ class StorageServicer(storage_pb2_grpc.StorageServiceServicer):
                    context: grpc.ServicerContext) -> storage_pb2.ListImagesResponse:
         self._member(context, request.project_id)
         filters = ImageFilters(
-            format=_FORMAT_NAME.get(request.format, ""), upload_id=request.upload_id,
+            format=FORMAT_NAMES.get(request.format, ""), upload_id=request.upload_id,
             created_after=request.created_after.ToDatetime(dt.UTC) if request.HasField("created_after") else None,
             created_before=request.created_before.ToDatetime(dt.UTC) if request.HasField("created_before") else None,
             suggested_label=request.suggested_label, name_contains=request.name_contains)
@@ -319,18 +317,9 @@ class StorageServicer(storage_pb2_grpc.StorageServiceServicer):
                     item_id=entry.item_id, noisy=entry.noisy))
         from google.protobuf.json_format import MessageToDict
 
-        manifest_id = snapshots.snapshot_id(classes, entries)
-        existed = self._snapshot_exists(manifest_id)
-        row = self.snapshots.create(meta.project_id, classes, entries, options=MessageToDict(meta.options),
-                                    created_by=current_principal().username, seed=meta.options.seed)
-        return storage_pb2.CreateSnapshotResponse(snapshot=snapshot_message(row), already_existed=existed)
-
-    def _snapshot_exists(self, snapshot_id: str) -> bool:
-        try:
-            self.snapshots.get(snapshot_id)
-        except (NotFound, InvalidArgument):
-            return False
-        return True
+        row, created = self.snapshots.create(meta.project_id, classes, entries, options=MessageToDict(meta.options),
+                                            created_by=current_principal().username, seed=meta.options.seed)
+        return storage_pb2.CreateSnapshotResponse(snapshot=snapshot_message(row), already_existed=not created)
 
     def GetSnapshot(self, request: storage_pb2.GetSnapshotRequest,
                     context: grpc.ServicerContext) -> storage_pb2.GetSnapshotResponse:

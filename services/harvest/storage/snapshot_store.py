@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
 from sqlalchemy import select
@@ -29,13 +31,20 @@ def check_snapshot_id(snapshot_id: str) -> str:
 
 
 class SnapshotStore:
+    #: Parsed manifests kept in memory (they never change once written).
+    CACHED_MANIFESTS = 8
+
     def __init__(self, store: ObjectStore, sessions: sessionmaker[Session]) -> None:
         self.store = store
         self.sessions = sessions
+        self._manifests: OrderedDict[str, snapshots.Manifest] = OrderedDict()
+        self._lock = threading.Lock()
 
     def create(self, project_id: str, classes: list[str], entries: Iterable[snapshots.ManifestEntry],
-               options: dict[str, object] | None = None, created_by: str = "", seed: int = 0) -> SnapshotRow:
+               options: dict[str, object] | None = None, created_by: str = "",
+               seed: int = 0) -> tuple[SnapshotRow, bool]:
         """Write a manifest once; writing identical contents again returns the existing snapshot.
+        Returns the snapshot and whether this call created it.
 
         Every entry must name an image of this project with its true SHA-256, so a training job never
         meets a key it cannot download.
@@ -47,7 +56,7 @@ class SnapshotStore:
         with self.sessions() as session:
             existing = session.get(SnapshotRow, manifest.snapshot_id)
         if existing is not None:
-            return existing
+            return existing, False
         data = snapshots.dumps(manifest)
         key = snapshots.manifest_key(manifest.snapshot_id)
         self.store.put(key, data, content_type="application/x-ndjson")
@@ -58,9 +67,10 @@ class SnapshotStore:
                           unlabeled_count=counts["unlabeled"], validation_count=counts["validation"],
                           noisy_count=sum(1 for e in entries if e.noisy), created_by=created_by)
         with self.sessions.begin() as session:
-            if session.get(SnapshotRow, manifest.snapshot_id) is None:
+            created = session.get(SnapshotRow, manifest.snapshot_id) is None
+            if created:
                 session.add(row)
-        return self.get(manifest.snapshot_id)
+        return self.get(manifest.snapshot_id), created
 
     def _check_entries(self, project_id: str, entries: list[snapshots.ManifestEntry]) -> None:
         if not entries:
@@ -83,7 +93,17 @@ class SnapshotStore:
         return row
 
     def manifest(self, snapshot_id: str) -> snapshots.Manifest:
-        return snapshots.loads(self.store.get(self.get(snapshot_id).manifest_key))
+        with self._lock:
+            cached = self._manifests.get(snapshot_id)
+            if cached is not None:
+                self._manifests.move_to_end(snapshot_id)
+                return cached
+        manifest = snapshots.loads(self.store.get(self.get(snapshot_id).manifest_key))
+        with self._lock:
+            self._manifests[snapshot_id] = manifest
+            if len(self._manifests) > self.CACHED_MANIFESTS:
+                self._manifests.popitem(last=False)
+        return manifest
 
     def entries(self, snapshot_id: str, requested_size: int = 0, token: str = "",
                 split: str = "") -> tuple[list[snapshots.ManifestEntry], str, int]:
