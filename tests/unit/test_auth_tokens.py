@@ -8,7 +8,7 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from harvest.common.auth import Role, TokenSigner, parse_bearer
+from harvest.common.auth import MAX_SERVICE_TOKEN_TTL_S, Role, ServiceIdentity, TokenSigner, parse_bearer
 from harvest.common.errors import PermissionDenied, Unauthenticated
 from harvest.common.settings import AuthSettings
 
@@ -96,3 +96,33 @@ def test_principal_require_names_the_missing_role() -> None:
 def test_signer_without_secret_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="HARVEST_AUTH_SECRET"):
         TokenSigner(AuthSettings(secret=None))
+
+
+def test_service_token_is_admin_and_skips_the_user_revocation_list() -> None:
+    asked: list[str] = []
+
+    def is_revoked(token_id: str) -> bool:  # labels' check: unknown ids count as revoked
+        asked.append(token_id)
+        return True
+
+    identity = ServiceIdentity(signer(), "scheduler", ttl_s=60)
+    principal = signer(is_revoked=is_revoked).verify(identity.token())
+    assert principal.is_service and principal.role is Role.ADMIN and principal.user_id == "service:scheduler"
+    assert asked == []
+    user_token, _ = signer().issue(user_id="u1", username="ada", role=Role.ADMIN, ttl_s=60)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        signer(is_revoked=is_revoked).verify(user_token)
+
+
+def test_long_lived_service_token_is_refused() -> None:
+    token, _ = signer().issue(user_id="service:rogue", username="rogue", role=Role.ADMIN,
+                              ttl_s=MAX_SERVICE_TOKEN_TTL_S + 1)
+    with pytest.raises(Unauthenticated, match="at most"):
+        signer().verify(token)
+    with pytest.raises(ValueError, match="ttl"):
+        ServiceIdentity(signer(), "scheduler", ttl_s=MAX_SERVICE_TOKEN_TTL_S + 1)
+
+
+def test_service_identity_reuses_its_token_until_half_its_life() -> None:
+    identity = ServiceIdentity(signer(), "inference", ttl_s=600)
+    assert identity.token() == identity.token()

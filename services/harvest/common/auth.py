@@ -21,6 +21,12 @@ import jwt
 from harvest.common.errors import PermissionDenied, Unauthenticated
 from harvest.common.settings import AuthSettings
 
+#: Subject prefix of the tokens a service mints for its own background work (a Celery poll registering a
+#: model, inference scoring a pool). User ids are generated and never carry it.
+SERVICE_SUBJECT_PREFIX = "service:"
+#: A service token cannot be revoked (no database lists it), so it must expire soon.
+MAX_SERVICE_TOKEN_TTL_S = 900
+
 
 class Role(enum.IntEnum):
     """Global roles, ordered by power; values equal the `harvest.v1.Role` enum numbers."""
@@ -50,6 +56,10 @@ class Principal:
     role: Role
     token_id: str
     expires_at: float
+
+    @property
+    def is_service(self) -> bool:
+        return self.user_id.startswith(SERVICE_SUBJECT_PREFIX)
 
     def require(self, role: Role, action: str) -> None:
         if self.role < role:
@@ -119,7 +129,7 @@ class TokenSigner:
                 self._verified[token] = principal
                 if len(self._verified) > self.CACHE_SIZE:
                     self._verified.popitem(last=False)
-        if self._is_revoked is not None and self._is_revoked(principal.token_id):
+        if self._is_revoked is not None and not principal.is_service and self._is_revoked(principal.token_id):
             raise Unauthenticated("token was revoked; ask for a new one")
         return principal
 
@@ -139,12 +149,40 @@ class TokenSigner:
             raise Unauthenticated("token signature is invalid: it was not issued by this deployment") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"token is malformed or incomplete ({exc})") from None
+        if str(claims["sub"]).startswith(SERVICE_SUBJECT_PREFIX) and (
+                int(claims["exp"]) - int(claims["iat"]) > MAX_SERVICE_TOKEN_TTL_S):
+            raise Unauthenticated(f"service tokens may live at most {MAX_SERVICE_TOKEN_TTL_S} s; mint a shorter one")
         try:
             role = Role.parse(str(claims.get("role", "")))
         except ValueError as exc:
             raise Unauthenticated(f"token carries no valid role: {exc}") from None
         return Principal(str(claims["sub"]), str(claims.get("name", "")), role, str(claims["jti"]),
                          float(claims["exp"]))
+
+
+class ServiceIdentity:
+    """A service acting on its own behalf (no caller to forward): short-lived admin tokens for
+    `service:<name>`, minted with the shared secret and reused until half their life is spent."""
+
+    def __init__(self, signer: TokenSigner, name: str, ttl_s: int = 300) -> None:
+        if not 0 < ttl_s <= MAX_SERVICE_TOKEN_TTL_S:
+            raise ValueError(f"service token ttl must be 1..{MAX_SERVICE_TOKEN_TTL_S} s, got {ttl_s}")
+        self._signer, self._name, self._ttl_s = signer, name, ttl_s
+        self._token, self._renew_at = "", 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def user_id(self) -> str:
+        return SERVICE_SUBJECT_PREFIX + self._name
+
+    def token(self) -> str:
+        with self._lock:
+            now = time.time()
+            if now >= self._renew_at:
+                self._token, _ = self._signer.issue(user_id=self.user_id, username=self._name, role=Role.ADMIN,
+                                                    ttl_s=self._ttl_s, now=now)
+                self._renew_at = now + self._ttl_s / 2
+            return self._token
 
 
 def parse_bearer(value: str | None) -> str:

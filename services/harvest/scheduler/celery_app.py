@@ -48,6 +48,10 @@ def create_app(settings: BrokerSettings | None = None, home: Path | None = None)
         accept_content=["json"],
         worker_hijack_root_logger=False,
         timezone="UTC",
+        # Polling is the only periodic work; at most one poll waits in the queue (it expires otherwise).
+        beat_schedule={"poll-jobs": {"task": "harvest.scheduler.poll", "schedule": settings.poll_interval_s,
+                                     "options": {"expires": settings.poll_interval_s}}},
+        beat_schedule_filename=str(home / "celerybeat-schedule"),
     )
     return app
 

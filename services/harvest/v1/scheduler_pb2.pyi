@@ -139,7 +139,7 @@ class JobProgress(_message.Message):
     def __init__(self, step: _Optional[int] = ..., total_steps: _Optional[int] = ..., images_per_second: _Optional[float] = ..., eta_s: _Optional[float] = ..., gpu_count: _Optional[int] = ..., world_size: _Optional[int] = ..., latest_metrics: _Optional[_Mapping[str, float]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "project_id", "snapshot_id", "kind", "preset", "algorithm", "backbone", "overrides", "backend", "resources", "init_model_id", "display_name", "job_name", "external_id", "state", "transitions", "queue_position", "progress", "restart_count", "error_message", "log_tail", "model_id", "run_dir", "resolved_config", "rendered_spec", "created_by", "created_at", "started_at", "finished_at", "last_sequence")
+    __slots__ = ("job_id", "project_id", "snapshot_id", "kind", "preset", "algorithm", "backbone", "overrides", "backend", "resources", "init_model_id", "display_name", "job_name", "external_id", "state", "transitions", "queue_position", "progress", "restart_count", "error_message", "log_tail", "model_id", "run_dir", "resolved_config", "rendered_spec", "created_by", "created_at", "started_at", "finished_at", "last_sequence", "note")
     class OverridesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +177,7 @@ class Job(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     project_id: str
     snapshot_id: str
@@ -207,7 +208,8 @@ class Job(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
     last_sequence: int
-    def __init__(self, job_id: _Optional[str] = ..., project_id: _Optional[str] = ..., snapshot_id: _Optional[str] = ..., kind: _Optional[_Union[JobKind, str]] = ..., preset: _Optional[str] = ..., algorithm: _Optional[str] = ..., backbone: _Optional[str] = ..., overrides: _Optional[_Mapping[str, str]] = ..., backend: _Optional[_Union[Backend, str]] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., init_model_id: _Optional[str] = ..., display_name: _Optional[str] = ..., job_name: _Optional[str] = ..., external_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., transitions: _Optional[_Iterable[_Union[StateTransition, _Mapping]]] = ..., queue_position: _Optional[int] = ..., progress: _Optional[_Union[JobProgress, _Mapping]] = ..., restart_count: _Optional[int] = ..., error_message: _Optional[str] = ..., log_tail: _Optional[str] = ..., model_id: _Optional[str] = ..., run_dir: _Optional[str] = ..., resolved_config: _Optional[str] = ..., rendered_spec: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_sequence: _Optional[int] = ...) -> None: ...
+    note: str
+    def __init__(self, job_id: _Optional[str] = ..., project_id: _Optional[str] = ..., snapshot_id: _Optional[str] = ..., kind: _Optional[_Union[JobKind, str]] = ..., preset: _Optional[str] = ..., algorithm: _Optional[str] = ..., backbone: _Optional[str] = ..., overrides: _Optional[_Mapping[str, str]] = ..., backend: _Optional[_Union[Backend, str]] = ..., resources: _Optional[_Union[_common_pb2.Resources, _Mapping]] = ..., init_model_id: _Optional[str] = ..., display_name: _Optional[str] = ..., job_name: _Optional[str] = ..., external_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., transitions: _Optional[_Iterable[_Union[StateTransition, _Mapping]]] = ..., queue_position: _Optional[int] = ..., progress: _Optional[_Union[JobProgress, _Mapping]] = ..., restart_count: _Optional[int] = ..., error_message: _Optional[str] = ..., log_tail: _Optional[str] = ..., model_id: _Optional[str] = ..., run_dir: _Optional[str] = ..., resolved_config: _Optional[str] = ..., rendered_spec: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_sequence: _Optional[int] = ..., note: _Optional[str] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("job_id",)

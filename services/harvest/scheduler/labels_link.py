@@ -1,0 +1,105 @@
+"""What the scheduler asks of the labels service, always with the caller's own token (labels owns
+membership): may this caller see the project, is it archived, which projects are theirs, and "freeze the
+current labels now". Background work (the Celery worker) never calls labels: everything it needs is on
+the job row, because labels refuses tokens it did not issue itself (its revocation check), so a token the
+scheduler minted could not act there.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import grpc
+
+from harvest.client import HarvestClient, paginate
+from harvest.common.auth import Principal, Role, bearer_metadata
+from harvest.common.errors import (
+    FailedPrecondition,
+    HarvestError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
+from harvest.v1 import common_pb2, labels_pb2
+
+MEMBERSHIP_TTL_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls an RPC, and their token for calls made on their behalf."""
+
+    principal: Principal
+    token: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.principal.role is Role.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectInfo:
+    project_id: str
+    archived: bool
+
+
+class LabelsLink:
+    def __init__(self, client: HarvestClient, ttl_s: float = MEMBERSHIP_TTL_S) -> None:
+        self._client = client
+        self._ttl_s = ttl_s
+        self._seen: dict[tuple[str, str], tuple[float, ProjectInfo]] = {}
+        self._lock = threading.Lock()
+
+    def project(self, caller: Caller, project_id: str) -> ProjectInfo:
+        """The project as the caller may see it; PermissionDenied/NotFound otherwise (cached briefly)."""
+        key = (caller.principal.token_id, project_id)
+        with self._lock:
+            hit = self._seen.get(key)
+            if hit and hit[0] > time.monotonic():
+                return hit[1]
+        try:
+            project = self._client.labels.GetProject(labels_pb2.GetProjectRequest(project_id=project_id),
+                                                     metadata=bearer_metadata(caller.token), timeout=10).project
+        except grpc.RpcError as exc:
+            raise _translate(exc, f"project {project_id!r}") from None
+        info = ProjectInfo(project.project_id, project.archived)
+        with self._lock:
+            self._seen[key] = (time.monotonic() + self._ttl_s, info)
+        return info
+
+    def check_member(self, caller: Caller, project_id: str) -> None:
+        if not caller.is_admin:
+            self.project(caller, project_id)
+
+    def member_projects(self, caller: Caller) -> list[str]:
+        """Ids of the projects the caller is a member of."""
+        try:
+            projects = paginate(self._client.labels.ListProjects, labels_pb2.ListProjectsRequest(
+                page=common_pb2.PageRequest(page_size=1000)), "projects", metadata=bearer_metadata(caller.token),
+                timeout=30)
+            return [p.project_id for p in projects]
+        except grpc.RpcError as exc:
+            raise _translate(exc, "your projects") from None
+
+    def freeze(self, caller: Caller, project_id: str, options: common_pb2.FreezeOptions) -> str:
+        """Freeze the project's current labels into a snapshot now; returns its id."""
+        try:
+            response = self._client.labels.FreezeSnapshot(
+                labels_pb2.FreezeSnapshotRequest(project_id=project_id, options=options),
+                metadata=bearer_metadata(caller.token), timeout=300)
+        except grpc.RpcError as exc:
+            raise _translate(exc, f"freezing project {project_id!r}") from None
+        return str(response.snapshot.snapshot_id)
+
+
+def _translate(exc: grpc.RpcError, what: str) -> HarvestError:
+    code, details = exc.code(), exc.details() or ""
+    mapping: dict[grpc.StatusCode, type[HarvestError]] = {
+        grpc.StatusCode.PERMISSION_DENIED: PermissionDenied, grpc.StatusCode.NOT_FOUND: NotFound,
+        grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition, grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument}
+    if code in mapping:
+        return mapping[code](f"{what}: {details}")
+    return Unavailable(f"cannot reach the labels service for {what}: {details} (retry shortly)")

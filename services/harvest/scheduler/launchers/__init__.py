@@ -1,0 +1,1 @@
+"""Launchers: one interface (render -> submit -> status -> cancel -> logs), one module per backend."""
