@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from harvest.common.server import run_service
+from harvest.common.server import ServerConfig, run_service
+from harvest.common.settings import HomeSettings
+from harvest.inference.service import build_inference
 from harvest.inference.servicer import register_inference
 
 
 def main() -> int:
-    return run_service("inference", register_inference())
+    config = ServerConfig()
+    service = build_inference(HomeSettings().home, endpoints=config.endpoints, tls=config.tls)
+    try:
+        return run_service("inference", register_inference(service.core), config)
+    finally:
+        service.close()
 
 
 if __name__ == "__main__":

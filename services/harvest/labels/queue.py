@@ -199,8 +199,53 @@ class DiversityStrategy(Strategy):
                 for i, distance in k_center_greedy(points, centers.astype(np.float64), n, rng)]
 
 
+def k_means_representatives(points: np.ndarray, weights: np.ndarray, n: int, rng: random.Random,
+                            iterations: int = 20) -> list[int]:
+    """Indices of `n` points: the member nearest the centre of each of the `n` heaviest clusters of a
+    weighted k-means with 2n clusters.
+
+    Cluster representatives instead of the farthest points keep a batch diverse without filling it with
+    outliers, which is what a young model's most uncertain images mostly are (Zhdanov 2019, "Diverse
+    mini-batch active learning"); clustering into twice as many groups and keeping the heaviest lets an
+    outlier take a cluster of its own and be dropped with it. k-means++ seeding with the caller's rng keeps
+    it reproducible."""
+    count = len(points)
+    if count <= n:
+        return list(range(count))
+    keep, n = n, min(count, 2 * n)
+    centers = [points[rng.randrange(count)]]
+    nearest = ((points - centers[0]) ** 2).sum(-1)
+    for _ in range(n - 1):
+        chances = nearest * weights
+        total = float(chances.sum())
+        index = rng.randrange(count) if total <= 0 else int(np.searchsorted(np.cumsum(chances), rng.random() * total))
+        centers.append(points[min(index, count - 1)])
+        nearest = np.minimum(nearest, ((points - centers[-1]) ** 2).sum(-1))
+    center_array = np.stack(centers)
+    for _ in range(iterations):
+        assignment = (((points[:, None, :] - center_array[None, :, :]) ** 2).sum(-1)).argmin(1)
+        moved = center_array.copy()
+        for k in range(n):
+            members = assignment == k
+            if members.any():
+                moved[k] = np.average(points[members], axis=0, weights=weights[members])
+        if np.allclose(moved, center_array):
+            break
+        center_array = moved
+    distances = ((points[:, None, :] - center_array[None, :, :]) ** 2).sum(-1)
+    mass = np.bincount(distances.argmin(1), weights=weights, minlength=n)
+    chosen: list[int] = []
+    for k in np.argsort(-mass, kind="stable")[:keep]:  # the member nearest each heavy centre, never twice
+        for index in np.argsort(distances[:, k]):
+            if int(index) not in chosen:
+                chosen.append(int(index))
+                break
+    return chosen
+
+
 class HybridStrategy(DiversityStrategy):
-    """The most uncertain candidates (entropy), then k-center diversity among them."""
+    """The most uncertain candidates (entropy), then one representative per cluster among them, clusters
+    weighted by uncertainty: informative, diverse, and not a batch of outliers."""
 
     kind = QueueStrategy.HYBRID
 
@@ -209,8 +254,15 @@ class HybridStrategy(DiversityStrategy):
 
     def pick(self, pool: Pool, n: int, rng: random.Random) -> list[Pick]:
         uncertain = EntropyStrategy().pick(pool, n * HYBRID_FACTOR, rng)
-        by_id = {c.item_id: c for c in pool.candidates}
-        return self._k_center(pool, [by_id[p.item_id] for p in uncertain], n, rng)
+        vectors = pool.embeddings([p.item_id for p in uncertain])
+        usable = [p for p in uncertain if p.item_id in vectors]
+        if not usable:
+            return uncertain[:n]
+        points = np.stack([vectors[p.item_id] for p in usable]).astype(np.float64)
+        weights = np.array([max(p.score, 1e-6) for p in usable], dtype=np.float64)
+        return [Pick(usable[i].item_id, usable[i].score, f"entropy {usable[i].score:.3f}, representative of "
+                                                         "its cluster")
+                for i in k_means_representatives(points, weights, n, rng)]
 
 
 STRATEGIES: dict[QueueStrategy, Strategy] = {s.kind: s for s in (

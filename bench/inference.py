@@ -1,0 +1,155 @@
+"""Prediction throughput through gRPC (HARVEST's inference server: auth, PNG decoding and validation per
+image, dynamic batching across 16 concurrent clients) vs a bare `model(batch)` loop over already-decoded
+tensors in the same process and run, with p50/p99 request latency.
+
+    .venv/bin/python bench/inference.py [--arch wrn28_2] [--size 32] [--seconds 10] [--clients 16]
+                                        [--per-request 4] [--max-batch 64] [--max-wait-ms 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import SecretStr
+from torchvision.io import encode_png
+
+from harvest.client import HarvestClient
+from harvest.common import snapshots
+from harvest.common.auth import Role, TokenSigner
+from harvest.common.database import make_engine, migrate, session_factory
+from harvest.common.objectstore import LocalObjectStore
+from harvest.common.server import HarvestServer, ServerConfig
+from harvest.common.settings import AuthSettings, ClientSettings, EndpointSettings, ServerSettings
+from harvest.inference.links import Caller, ProjectInfo
+from harvest.inference.predictor import Predictor
+from harvest.inference.registry import Registry
+from harvest.inference.runtime import Runtime
+from harvest.inference.service import MIGRATIONS, InferenceCore
+from harvest.inference.servicer import register_inference
+from harvest.inference.settings import InferenceSettings
+from harvest.training.config import ModelConfig
+from harvest.training.models import build_model
+from harvest.v1 import inference_pb2
+
+SECRET = "inference-bench-secret-0123456789abcdef"
+
+
+def write_run(store: LocalObjectStore, arch: str, size: int, classes: int) -> None:
+    """A run package with random weights (throughput does not depend on what the weights learned)."""
+    names = [f"c{i}" for i in range(classes)]
+    entry = snapshots.ManifestEntry(f"datasets/bench/{'a' * 64}.png", "a" * 64, size, size, names[0], "labeled")
+    manifest = snapshots.build("bench", names, [entry])
+    store.put(snapshots.manifest_key(manifest.snapshot_id), snapshots.dumps(manifest))
+    network = ModelConfig(arch=arch, width=32).model_dump(mode="json")
+    buffer = io.BytesIO()
+    torch.save(build_model(ModelConfig.model_validate(network), 3, classes).state_dict(), buffer)
+    store.put("runs/bench/model/weights.pt", buffer.getvalue())
+    store.put("runs/bench/model/model.json", json.dumps({
+        "format": "harvest.model/1", "snapshot_id": manifest.snapshot_id, "classes": names, "model": network,
+        "algorithm": "supervised", "steps": 0, "metrics": {},
+        "preprocessing": {"resolution": size, "channels": 3, "mean": [0.5] * 3, "std": [0.25] * 3}}).encode())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--arch", default="wrn28_2")
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--per-request", type=int, default=4)
+    parser.add_argument("--max-batch", type=int, default=64)
+    parser.add_argument("--max-wait-ms", type=float, default=4.0)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="harvest-inference-bench-"))
+    store = LocalObjectStore(root / "objects")
+    write_run(store, args.arch, args.size, 10)
+    settings = InferenceSettings(db_url=f"sqlite:///{root / 'inference.db'}", max_batch=args.max_batch,
+                                 max_wait_ms=args.max_wait_ms)
+    migrate(settings.resolved_db_url(root), MIGRATIONS)
+    sessions = session_factory(make_engine(settings.resolved_db_url(root)))
+    registry = Registry(sessions, store, lambda caller, project: ProjectInfo(project, {}))
+    runtime = Runtime(store, settings)
+    core = InferenceCore(store, registry, None, runtime, None, Predictor(registry, None, runtime, settings))  # type: ignore[arg-type]
+    auth = AuthSettings(secret=SecretStr(SECRET))
+    token, principal = TokenSigner(auth).issue(user_id="u", username="bench", role=Role.EXPERT)
+    row = registry.register(Caller(principal, token), "bench").model
+    loaded = runtime.model(row)
+    server = HarvestServer("inference", register_inference(core), ServerConfig(
+        server=ServerSettings(metrics_port=0, max_workers=args.clients + 4), auth=auth), port=0).start()
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (256, 3, args.size, args.size), dtype=torch.uint8, generator=generator)
+    pngs = [encode_png(image).numpy().tobytes() for image in images]
+
+    def bare_loop(size: int) -> float:
+        """The bare network on decoded, stacked tensors, same process (cores are shared: best of runs)."""
+        batch = images[:size]
+        done, started = 0, time.perf_counter()
+        with torch.inference_mode():
+            while time.perf_counter() - started < args.seconds / 2:
+                loaded.network(loaded.inputs(batch))
+                done += len(batch)
+        return done / (time.perf_counter() - started)
+
+    loaded.run(images[:args.max_batch])
+    bare_runs = [bare_loop(args.max_batch)]
+
+    endpoints = EndpointSettings(inference_address=f"127.0.0.1:{server.port}")
+    latencies: list[float] = []
+    counted = [0]
+    lock = threading.Lock()
+    stop = time.perf_counter() + args.seconds
+
+    def client(number: int) -> None:
+        with HarvestClient(endpoints, token=token, settings=ClientSettings(max_attempts=1)) as harvest:
+            position = number * 7
+            while time.perf_counter() < stop:
+                inputs = [inference_pb2.PredictInput(image_bytes=pngs[(position + i) % len(pngs)])
+                          for i in range(args.per_request)]
+                position += args.per_request
+                sent = time.perf_counter()
+                response = harvest.inference.Predict(inference_pb2.PredictRequest(
+                    config=inference_pb2.PredictConfig(model_id=row.model_id, top_k=1), inputs=inputs))
+                elapsed = time.perf_counter() - sent
+                assert all(not r.error for r in response.results)
+                with lock:
+                    latencies.append(elapsed)
+                    counted[0] += len(inputs)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    served = counted[0] / (time.perf_counter() - started)
+    batcher = runtime.cache.get(row.model_id).batcher
+    mean_batch = max(1, round(batcher.images / max(1, batcher.batches)))
+    bare_runs += [bare_loop(args.max_batch), bare_loop(mean_batch)]
+    bare = max(bare_runs)
+    p50, p99 = np.percentile(latencies, [50, 99]) * 1000
+    print(f"\nmodel {args.arch} at {args.size}px, {loaded.nbytes / 1e6:.1f} MB weights, device {loaded.device}, "
+          f"torch threads {torch.get_num_threads()}; {args.clients} clients x {args.per_request} images/request; "
+          f"max batch {args.max_batch}, max wait {args.max_wait_ms} ms\n")
+    print(f"{'path':<42} {'images/s':>10} {'vs bare':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'bare model(batch) loop, decoded tensors':<42} {bare:>10.0f} {1.0:>8.2f} {'-':>8} {'-':>8}")
+    print(f"{'gRPC Predict (PNG bytes, dynamic batching)':<42} {served:>10.0f} {served / bare:>8.2f} {p50:>8.1f} "
+          f"{p99:>8.1f}")
+    print(f"\nmean batch formed by the batcher: {batcher.images / max(1, batcher.batches):.1f} images "
+          f"({batcher.batches} batches); requests {len(latencies)}, median {statistics.median(latencies)*1000:.1f} ms; "
+          f"bare runs (batch {args.max_batch}, {args.max_batch}, {mean_batch}): {[round(b) for b in bare_runs]} img/s")
+    server.stop(0)
+    runtime.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Dynamic batching: images from concurrent Predict / PredictStream calls share one forward pass.
+
+One worker thread per loaded model takes the first waiting image, then gathers more until the batch is
+full (`max_batch`) or `max_wait_s` has passed since that first image, runs the network once and resolves
+each image's future. Under load batches fill at once (no waiting); a lone request waits at most
+`max_wait_s`. Requests are never split unfairly: images are served in arrival order.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+import torch
+
+#: One image's result: (probabilities (C,), embedding (D,)).
+Result = tuple[np.ndarray, np.ndarray]
+_STOP = object()
+
+
+class DynamicBatcher:
+    """Collects single images into batches for `run(uint8 (N, C, H, W)) -> (probs (N, C), emb (N, D))`."""
+
+    def __init__(self, run: Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]], *, max_batch: int,
+                 max_wait_s: float, name: str = "batcher") -> None:
+        self._run = run
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_s
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.batches = 0
+        self.images = 0
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, images: Sequence[torch.Tensor]) -> list[Future[Result]]:
+        """Queue images (each (C, H, W) uint8); one future per image, resolved when its batch ran."""
+        futures: list[Future[Result]] = []
+        for image in images:
+            future: Future[Result] = Future()
+            self._queue.put((image, future))
+            futures.append(future)
+        return futures
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the worker."""
+        self._queue.put(_STOP)
+
+    def _gather(self, first: Any) -> tuple[list[Any], bool]:
+        batch, stop = [first], False
+        deadline = time.monotonic() + self.max_wait_s
+        while len(batch) < self.max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+            if item is _STOP:
+                stop = True
+                break
+            batch.append(item)
+        return batch, stop
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch, stop = self._gather(first)
+            live = [(image, future) for image, future in batch if future.set_running_or_notify_cancel()]
+            if live:
+                self._execute(live)
+            if stop:
+                return
+
+    def _execute(self, batch: list[tuple[torch.Tensor, Future[Result]]]) -> None:
+        try:
+            probabilities, embeddings = self._run(torch.stack([image for image, _ in batch]))
+        except BaseException as exc:  # noqa: BLE001 - the callers receive the failure
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        self.batches += 1
+        self.images += len(batch)
+        for index, (_, future) in enumerate(batch):
+            future.set_result((probabilities[index], embeddings[index]))

@@ -1,0 +1,94 @@
+"""A registered model loaded for inference: the training program's network with its EMA weights, split
+into body (embedding) and head (classifier), on the GPU when there is one.
+
+Importing this module imports torch (~5 s); the service imports it only when a model is first needed.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from harvest.common.errors import FailedPrecondition
+from harvest.inference.package import Preprocessing
+from harvest.inference.preprocess import normalize
+from harvest.training.config import ModelConfig
+from harvest.training.models import SmallCNN, WideResNet, build_model
+
+
+class Embedder(nn.Module):
+    """forward(x) -> (logits, embedding): the penultimate features and the classifier applied to them."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        if isinstance(model, SmallCNN):
+            self.body: nn.Module = model.features
+            self.head: nn.Module = model.classifier
+        elif isinstance(model, WideResNet):
+            self.body = nn.Sequential(model.stem, model.blocks, model.head)
+            self.head = model.classifier
+        else:  # torchvision ResNet: every child but the final fc, then flatten
+            children = list(model.children())
+            self.body = nn.Sequential(*children[:-1], nn.Flatten())
+            self.head = children[-1]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.body(x)
+        return self.head(features), features
+
+
+def pick_device(setting: str) -> torch.device:
+    if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+@dataclass
+class Outputs:
+    """Per image: class probabilities (N, C) and embeddings (N, D), as float32 numpy arrays."""
+
+    probabilities: np.ndarray
+    embeddings: np.ndarray
+
+
+class LoadedModel:
+    """One model ready to run: `run(uint8 batch) -> Outputs`; safe to call from several threads."""
+
+    def __init__(self, model_id: str, network: nn.Module, prep: Preprocessing, device: torch.device) -> None:
+        self.model_id = model_id
+        self.prep = prep
+        self.device = device
+        self.network = network.to(device).eval()
+        self.embedder = Embedder(self.network).eval()
+        shape = (1, prep.channels, 1, 1)
+        self.mean = torch.tensor(prep.mean, dtype=torch.float32, device=device).view(shape)
+        self.std = torch.tensor(prep.std, dtype=torch.float32, device=device).view(shape)
+        self.nbytes = sum(t.numel() * t.element_size() for t in self.network.state_dict().values())
+
+    def inputs(self, images: torch.Tensor) -> torch.Tensor:
+        return normalize(images.to(self.device, non_blocking=True), self.mean, self.std)
+
+    @torch.inference_mode()
+    def run(self, images: torch.Tensor) -> Outputs:
+        logits, features = self.embedder(self.inputs(images))
+        probabilities = torch.softmax(logits.float(), dim=-1)
+        return Outputs(probabilities.cpu().numpy(), features.float().cpu().numpy())
+
+
+def load(model_id: str, network_config: dict[str, object], num_classes: int, prep: Preprocessing, weights: bytes,
+         device: torch.device) -> LoadedModel:
+    """Build the training program's network and load the package's weights; FailedPrecondition if they do
+    not fit (a package from another version of the training program, or a damaged file)."""
+    try:
+        cfg = ModelConfig.model_validate({**network_config, "pretrained": None})
+        network = build_model(cfg, prep.channels, num_classes)
+        state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
+        network.load_state_dict(state)
+    except Exception as exc:  # noqa: BLE001 - any failure means the package cannot be used
+        raise FailedPrecondition(f"model {model_id} cannot be loaded: {str(exc)[:300]}") from None
+    return LoadedModel(model_id, network, prep, device)
