@@ -146,7 +146,7 @@ def test_metrics_endpoint_counts_requests_by_method_and_code(platform: RunningPl
 
 def test_ui_shows_health_and_signs_in_with_a_token(platform: RunningPlatform, page, artifacts) -> None:  # type: ignore[no-untyped-def]
     page.goto(platform.ui_url)
-    page.get_by_text("Services").wait_for(timeout=60_000)
+    page.get_by_text("Services", exact=True).wait_for(timeout=60_000)
     page.get_by_text("SERVING").first.wait_for(timeout=30_000)
     assert page.get_by_role("heading", name="HARVEST").is_visible()
     assert page.get_by_text("SERVING").count() == len(SERVICE_NAMES)

@@ -1,0 +1,1 @@
+"""Pieces several pages share: guards, the project picker, thumbnail grids, charts."""

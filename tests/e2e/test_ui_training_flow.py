@@ -1,0 +1,104 @@
+"""Training from the browser against `harvest up`: preview what will be submitted, start a tiny `quick` run,
+watch the job page reach SUCCEEDED, then open Results and Admin. Screenshots go to tests/e2e/artifacts/.
+
+The project and its labels are set up through the SDK (the labeling flow has its own test), so this test
+spends its time on the training pages only.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from harvest.client import HarvestClient
+from harvest.common.settings import EndpointSettings
+from harvest.v1 import labels_pb2
+from tests.e2e.conftest import RunningPlatform
+
+pytestmark = pytest.mark.e2e
+
+STEPS = 20
+
+
+def two_shapes_zip(per_class: int) -> bytes:
+    """An ImageFolder zip: light and dark 28×28 squares with a few noisy pixels each (all distinct)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for label, shade in (("light", 220), ("dark", 30)):
+            for index in range(per_class):
+                image = Image.new("L", (28, 28), shade)
+                image.putpixel((index % 28, index // 28), 255 - shade)
+                png = io.BytesIO()
+                image.save(png, format="PNG")
+                archive.writestr(f"{label}/{index}.png", png.getvalue())
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def labeled_project(platform: RunningPlatform) -> str:
+    """A project `aa-train` (first by name, so the sidebar opens it) with 8 labels per class and 24 unlabeled."""
+    ports = {f"{name}_port": port for name, port in platform.ports.items()}
+    with HarvestClient(EndpointSettings(**ports), token=platform.admin_token) as client:
+        project = client.labels.CreateProject(labels_pb2.CreateProjectRequest(name="aa-train", classes=[
+            labels_pb2.NewClass(name="light"), labels_pb2.NewClass(name="dark")])).project
+        client.upload_images(project.project_id, [("shapes.zip", two_shapes_zip(20))])
+        items = client.labels.ListItems(labels_pb2.ListItemsRequest(project_id=project.project_id)).items
+        for definition in project.classes:
+            mine = [i for i in items if i.suggested_label == definition.name][:8]
+            client.labels.BatchAnnotate(labels_pb2.BatchAnnotateRequest(
+                project_id=project.project_id, class_id=definition.class_id,
+                items=[labels_pb2.ItemVersion(item_id=i.item_id, expected_version=i.version) for i in mine]))
+    return project.project_id
+
+
+def test_train_quick_and_watch_it_succeed(platform: RunningPlatform, labeled_project: str, page,  # type: ignore[no-untyped-def]
+                                          artifacts: Path) -> None:
+    try:
+        _train_and_watch(platform, page, artifacts)
+    except Exception:
+        page.screenshot(path=str(artifacts / "ui-training-failure.png"), full_page=True)
+        raise
+
+
+def _train_and_watch(platform: RunningPlatform, page, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    page.set_default_timeout(60_000)
+    page.goto(platform.ui_url)
+    page.get_by_role("textbox", name="Access token").fill(platform.admin_token)
+    page.get_by_role("button", name="Sign in with token").click()
+    page.get_by_text("Signed in as admin (admin).").wait_for()
+
+    page.get_by_role("link", name="Training").click()
+    page.get_by_role("heading", name="Training — aa-train").wait_for()
+    page.get_by_text("Advanced settings").click()
+    page.get_by_role("spinbutton", name="Steps (0 = preset)").fill(str(STEPS))
+    page.get_by_role("spinbutton", name="Steps (0 = preset)").press("Enter")
+    page.get_by_role("button", name="Show what will be submitted").click()
+    page.get_by_text("Valid: quick").wait_for()
+    page.screenshot(path=str(artifacts / "ui-training-preview.png"), full_page=True)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("follow it on the Jobs page").wait_for()
+
+    page.get_by_role("link", name="Jobs").click()
+    page.locator("[data-testid=stMetric]").first.wait_for()
+    page.screenshot(path=str(artifacts / "ui-job-running.png"), full_page=True)
+    page.get_by_role("heading", name="SUCCEEDED").or_(page.get_by_role("heading", name="FAILED")).wait_for(
+        timeout=240_000)
+    page.wait_for_timeout(2500)  # one more refresh of the panel: curves and log tail
+    page.screenshot(path=str(artifacts / "ui-job-finished.png"), full_page=True)
+    assert page.get_by_role("heading", name="SUCCEEDED").count() == 1, page.locator("main").inner_text()
+
+    page.get_by_role("link", name="Results").click()
+    page.get_by_role("heading", name="Results — aa-train").wait_for()
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(artifacts / "ui-results.png"), full_page=True)
+    assert page.locator("[data-testid=stException]").count() == 0
+
+    page.get_by_role("link", name="Admin").click()
+    page.get_by_role("heading", name="Administration").wait_for()
+    page.locator("[data-testid=stDataFrame]").first.wait_for()
+    page.screenshot(path=str(artifacts / "ui-admin.png"), full_page=True)
+    assert page.locator("[data-testid=stException]").count() == 0
