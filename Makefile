@@ -21,7 +21,7 @@ system-deps:
 
 ## Run every process on this host with embedded defaults (state in $$HARVEST_HOME, default ~/.harvest).
 up: venv
-	$(VENV)/bin/harvest up
+	$(VENV)/bin/harvest up --demo
 
 ## Unit, integration (real Redis, PostgreSQL, S3, Slurm) and end-to-end (real browser) tests.
 test: venv system-deps

@@ -1,5 +1,5 @@
 """The `harvest` command: run the platform (`up`), one process (`serve`), the Celery worker, and the
-administrative bootstrap (`admin create-user|token|revoke`)."""
+administrative bootstrap (`admin create-user|token|revoke`), and the guided `demo`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from harvest.common.settings import SERVICE_NAMES
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--without", action="append", default=[], choices=PROCESS_NAMES,
                     help="leave a process out (repeatable)")
     up.add_argument("--ready-timeout", type=float, default=120.0, help="seconds to wait for health")
+    up.add_argument("--demo", action="store_true",
+                    help="on a new home, seed the demo project (`harvest demo`) once everything is ready")
     up.set_defaults(handler=_cmd_up)
 
     serve = sub.add_parser("serve", help="run one process in the foreground")
@@ -42,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the Celery worker (same as `serve worker`)")
     worker.set_defaults(handler=lambda _args: _serve("worker"))
 
+    demo = sub.add_parser("demo", help="run the whole loop on real MNIST digits against a running platform")
+    demo.add_argument("--images-per-class", type=int, default=100)
+    demo.add_argument("--labels-per-class", type=int, default=4)
+    demo.add_argument("--steps", type=int, default=600, help="training steps of the quick preset")
+    demo.add_argument("--if-new", action="store_true", help="do nothing when the demo project already exists")
+    demo.set_defaults(handler=_cmd_demo)
     health = sub.add_parser("health", help="print the health of every service")
     health.set_defaults(handler=_cmd_health)
 
@@ -138,10 +147,41 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import grpc
+
+    from harvest.client import HarvestClient
+    from harvest.common.home import ensure_home
+    from harvest.common.settings import EndpointSettings, HomeSettings
+    from harvest.demo import DEMO_MARKER, DemoOptions, find_demo_project, run_demo
+
+    home = ensure_home(HomeSettings().home)
+    with HarvestClient.from_settings() as client:
+        try:
+            if args.if_new and find_demo_project(client) is not None:
+                print("harvest demo: the demo project exists already")
+                return 0
+            with tempfile.TemporaryDirectory(prefix="harvest-demo-") as folder:
+                result = run_demo(client, Path(folder), DemoOptions(args.images_per_class, args.labels_per_class,
+                                                                    args.steps),
+                                  say=lambda text: print(f"harvest demo: {text}", flush=True))
+        except grpc.RpcError as exc:
+            print(f"harvest demo: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
+    (home / DEMO_MARKER).write_text(result.project_id + "\n")
+    endpoints = EndpointSettings()
+    accuracy = "unknown" if result.accuracy is None else f"{100 * result.accuracy:.1f}%"
+    print(f"harvest demo: done. {result.labeled} labels -> validation accuracy {accuracy} (job {result.job_id}, "
+          f"{result.state}). Open http://{endpoints.connect_host}:{endpoints.ui_port} and pick {result.project_id}.")
+    return 0 if result.state == "SUCCEEDED" else 1
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from harvest.stack import Platform
 
-    platform = Platform.from_settings(without=set(args.without))
+    platform = Platform.from_settings(without=set(args.without), demo=args.demo)
 
     def _terminate(_signum: int, _frame: FrameType | None) -> None:
         platform.request_stop()

@@ -7,6 +7,7 @@ each listens, and stops them all on SIGTERM/Ctrl-C.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 import time
@@ -38,13 +39,14 @@ class Platform:
     endpoints: EndpointSettings
     database_url: str
     without: set[str] = field(default_factory=set)
+    demo: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def from_settings(cls, without: set[str] | None = None) -> Platform:
+    def from_settings(cls, without: set[str] | None = None, demo: bool = False) -> Platform:
         home = ensure_home(HomeSettings().home)
         return cls(home=home, endpoints=EndpointSettings(), database_url=DatabaseSettings().resolved_url(home),
-                   without=without or set())
+                   without=without or set(), demo=demo)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -110,10 +112,14 @@ class Platform:
             print(f"harvest: not ready: {exc}. Logs: {self.home / 'logs'}", file=sys.stderr, flush=True)
             supervisor.stop()
             return 1
+        seeding = None
         if not self._stop.is_set():
             self._announce(specs, time.monotonic() - started, token)
+            seeding = self._seed_demo()
             self._stop.wait()
         print("harvest: stopping…", flush=True)
+        if seeding is not None and seeding.poll() is None:
+            seeding.terminate()
         supervisor.stop()
         watcher.join(timeout=2)
         print("harvest: stopped", flush=True)
@@ -136,6 +142,18 @@ class Platform:
                 return
         if failure:
             raise TimeoutError(str(failure[0]))
+
+    def _seed_demo(self) -> subprocess.Popen[bytes] | None:
+        """`harvest demo` in the background, once per home: a newcomer's first `make up` shows the loop."""
+        from harvest.demo import DEMO_MARKER
+
+        if not self.demo or (self.home / DEMO_MARKER).exists():
+            return None
+        log = self.home / "logs" / "demo.log"
+        print(f"harvest: seeding the demo project in the background (progress in {log})", flush=True)
+        with log.open("ab") as out:
+            return subprocess.Popen([sys.executable, "-m", "harvest.cli", "demo", "--if-new"], stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
 
     def _announce(self, specs: list[ChildSpec], seconds: float, token: str | None) -> None:
         fixed_metrics_port = ServerSettings().metrics_port
