@@ -8,6 +8,7 @@ spends its time on the training pages only.
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from PIL import Image
 
 from harvest.client import HarvestClient
 from harvest.common.settings import EndpointSettings
-from harvest.v1 import labels_pb2
+from harvest.v1 import common_pb2, labels_pb2
 from tests.e2e.conftest import RunningPlatform
 
 pytestmark = pytest.mark.e2e
@@ -64,6 +65,17 @@ def test_train_quick_and_watch_it_succeed(platform: RunningPlatform, labeled_pro
         raise
 
 
+def _wait_for_suggestions(client: HarvestClient, project_id: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        unlabeled = client.labels.ListItems(labels_pb2.ListItemsRequest(
+            project_id=project_id, filter=labels_pb2.ItemFilter(label=labels_pb2.LABEL_FILTER_UNLABELED))).items
+        if unlabeled and all(i.HasField("prediction") for i in unlabeled):
+            return
+        time.sleep(1)
+    raise AssertionError("the pool was not scored after training")
+
+
 def _train_and_watch(platform: RunningPlatform, page, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
     page.set_default_timeout(60_000)
     page.goto(platform.ui_url)
@@ -96,6 +108,25 @@ def _train_and_watch(platform: RunningPlatform, page, artifacts: Path) -> None: 
     page.wait_for_timeout(3000)
     page.screenshot(path=str(artifacts / "ui-results.png"), full_page=True)
     assert page.locator("[data-testid=stException]").count() == 0
+    page.get_by_text("Confusion matrix").wait_for()  # the registered model's validation report is shown
+
+    # The scheduler registered the model and inference scored the pool: the labeling view now shows the
+    # model's suggestion, and Enter accepts it as a model-sourced label.
+    with HarvestClient(EndpointSettings(**{f"{n}_port": p for n, p in platform.ports.items()}),
+                       token=platform.admin_token) as client:
+        project_id = next(p.project_id for p in client.labels.ListProjects(labels_pb2.ListProjectsRequest()).projects
+                          if p.name == "aa-train")
+        _wait_for_suggestions(client, project_id)
+        page.get_by_role("link", name="Labeling").click()
+        page.get_by_role("heading", name="Labeling — aa-train").wait_for()
+        page.get_by_text("Model suggests").wait_for()
+        page.screenshot(path=str(artifacts / "ui-labeling-suggestion.png"), full_page=True)
+        page.keyboard.press("Enter")
+        page.get_by_text("1 labeled in this session").wait_for()
+        accepted = [i for i in client.labels.ListItems(labels_pb2.ListItemsRequest(
+            project_id=project_id, page=common_pb2.PageRequest(page_size=100))).items
+            if i.label_source == common_pb2.LABEL_SOURCE_MODEL]
+        assert len(accepted) == 1 and accepted[0].class_id == accepted[0].prediction.predicted_class_id
 
     page.get_by_role("link", name="Admin").click()
     page.get_by_role("heading", name="Administration").wait_for()
