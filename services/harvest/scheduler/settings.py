@@ -61,7 +61,8 @@ class JobEnvSettings(BaseSettings):
     env: dict[str, str] = Field(default_factory=dict, description="Extra environment for the training processes.")
     env_file: str = Field(default="", description="Sourced by Slurm scripts before training (site secrets, e.g. "
                                                   "the S3 keys), so they never appear in a rendered script.")
-    rdzv_port: int = Field(default=29400, ge=1024, le=65535, description="c10d rendezvous port on the first node.")
+    rdzv_port: int = Field(default=29400, ge=1024, le=64535,
+                           description="c10d rendezvous base port; a Slurm job uses base + job id % 1000.")
     log_dir: Path | None = Field(default=None, description="Where local and Slurm logs go; default "
                                                            "$HARVEST_HOME/jobs (must be shared with Slurm nodes).")
 

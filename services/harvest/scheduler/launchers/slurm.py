@@ -92,7 +92,9 @@ class SlurmLauncher(Launcher):
             'nodes=($(scontrol show hostnames "$SLURM_JOB_NODELIST"))',
             "# Node names may not resolve: rendezvous on the first node's NodeAddr.",
             'MASTER_ADDR=$(scontrol show node "${nodes[0]}" -o | sed -n \'s/.*NodeAddr=\\([^ ]*\\).*/\\1/p\')',
-            f'export MASTER_ADDR="${{MASTER_ADDR:-${{nodes[0]}}}}" MASTER_PORT={self.rdzv_port}',
+            "# One port per job (stable across requeues): two jobs whose first node is the same do not collide.",
+            'export MASTER_ADDR="${MASTER_ADDR:-${nodes[0]}}"',
+            f"export MASTER_PORT=$(({self.rdzv_port} + SLURM_JOB_ID % 1000))",
             'echo "harvest: attempt $((${SLURM_RESTART_COUNT:-0} + 1)) on $SLURM_JOB_NODELIST,'
             ' rendezvous $MASTER_ADDR:$MASTER_PORT"',
             "requeue=0",
