@@ -41,7 +41,8 @@ def test_slurm_script_with_apptainer_runs_torchrun_in_the_image_with_c10d_on_the
     assert "#SBATCH --account=lab\n" in text and "#SBATCH --time=0-03:00:00\n" in text
     assert "apptainer exec --nv --bind /scratch,/cache,/shared/logs /images/harvest.sif torchrun \\" in text
     assert '--nnodes=2 --nproc-per-node=4 --rdzv-backend=c10d "--rdzv-endpoint=$MASTER_ADDR:$MASTER_PORT"' in text
-    assert "MASTER_PORT=$((29400 + SLURM_JOB_ID % 1000))" in text and 'scontrol show node "${nodes[0]}"' in text  # first node's NodeAddr
+    assert "MASTER_PORT=$((29400 + SLURM_JOB_ID % 1000))" in text  # one rendezvous port per job
+    assert 'scontrol show node "${nodes[0]}"' in text  # the first node's NodeAddr
     assert "srun --label --kill-on-bad-exit=1 --ntasks-per-node=1 --nodes=2" in text
     assert "trap 'requeue=1; forward USR2' USR2" in text and 'kill -TERM "$child"' in text
     assert 'scontrol requeue "$SLURM_JOB_ID"' in text

@@ -6,7 +6,7 @@ exactly what a page sent; a missing handler answers UNIMPLEMENTED like a service
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -77,6 +77,16 @@ class FakeClient:
 
     def close(self) -> None:
         pass
+
+
+def stream(*messages: Any, still_open: bool = False) -> Callable[[Any], Iterator[Any]]:
+    """A server-streaming handler: yields `messages`, then ends, or, when `still_open`, runs into the
+    caller's deadline (DEADLINE_EXCEEDED) like a watch whose operation has not finished yet."""
+    def answer(_: Any) -> Iterator[Any]:
+        yield from messages
+        if still_open:
+            raise FakeRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+    return answer
 
 
 ADMIN = labels_pb2.User(user_id="u1", username="admin", role=common_pb2.ROLE_ADMIN)

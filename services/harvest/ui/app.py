@@ -11,7 +11,7 @@ import streamlit as st
 from harvest.common.settings import UISettings
 from harvest.ui import session
 from harvest.ui.components import sidebar
-from harvest.ui.pages import admin, data, jobs, labeling, projects, results, signin, training
+from harvest.ui.pages import admin, data, jobs, labeling, projects, results, review, signin, training
 from harvest.v1 import common_pb2
 
 st.set_page_config(page_title=UISettings().title, layout="wide")
@@ -25,6 +25,10 @@ else:
         st.Page(projects.render, title="Projects", url_path="projects", default=True),
         st.Page(data.render, title="Data", url_path="data"),
         st.Page(labeling.render, title="Labeling", url_path="labeling"),
+    ]
+    if session.is_at_least(common_pb2.ROLE_EXPERT):
+        pages.append(st.Page(review.render, title="Review", url_path="review"))
+    pages += [
         st.Page(training.render, title="Training", url_path="training"),
         st.Page(jobs.render, title="Jobs", url_path="jobs"),
         st.Page(results.render, title="Results", url_path="results"),
