@@ -68,6 +68,6 @@ def render(client: Any, project: labels_pb2.Project, classes: list[labels_pb2.Cl
         for column, item in zip(st.columns(COLUMNS), items[start:start + COLUMNS], strict=False):
             with column:
                 if item.image_id in thumbs:
-                    st.image(thumbs[item.image_id], use_container_width=True)
+                    st.image(thumbs[item.image_id], width="stretch")
                 label = names.get(item.class_id, "—")
                 st.checkbox(f"{item.original_name[:18] or item.image_id[:8]} · {label}", key=f"pick_{item.item_id}")

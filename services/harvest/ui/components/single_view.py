@@ -76,7 +76,7 @@ def _controls(client: Any, labeler: Labeler, classes: list[labels_pb2.ClassDef],
         key = definition.shortcut if bindable(definition.shortcut) else None
         columns[index % len(columns)].button(
             definition.name, key=f"label_{definition.class_id}", shortcut=key, disabled=item is None,
-            on_click=labeler.label, args=(client, definition.class_id), use_container_width=True)
+            on_click=labeler.label, args=(client, definition.class_id), width="stretch")
     has_suggestion = item is not None and item.HasField("prediction") and bool(item.prediction.predicted_class_id)
     st.button("Accept suggestion", key="accept", shortcut="Enter", disabled=not has_suggestion,
               on_click=labeler.accept, args=(client,), type="primary")

@@ -38,7 +38,7 @@ def _users(client: Any) -> None:
         return
     st.dataframe(pd.DataFrame([{"username": u.username, "name": u.display_name, "role": session.role_name(u.role),
                                 "disabled": u.disabled, "password": u.has_password} for u in users]),
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     with st.form("create_user", clear_on_submit=True):
         st.markdown("**New user**")
         left, middle, right = st.columns(3)
@@ -92,7 +92,7 @@ def _memberships(client: Any) -> None:
         st.error(f"Listing members failed — {session.describe_error(exc)}")
         return
     st.dataframe(pd.DataFrame([{"username": m.username, "role": session.role_name(m.role)} for m in members]),
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     left, right = st.columns(2)
     username = left.text_input("Username", key="member_username")
     add, remove = right.columns(2)

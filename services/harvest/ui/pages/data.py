@@ -89,7 +89,7 @@ def _upload(client: Any, project: labels_pb2.Project) -> None:
     outcome = st.session_state.get("upload_outcome")
     if outcome is not None:
         st.success(f"{outcome.stored} stored, {outcome.duplicate} duplicate, {outcome.rejected} rejected.")
-        st.dataframe(pd.DataFrame(outcome.rows), hide_index=True, use_container_width=True)
+        st.dataframe(pd.DataFrame(outcome.rows), hide_index=True, width="stretch")
 
 
 def _import_prefix(client: Any, project: labels_pb2.Project) -> None:
@@ -208,9 +208,9 @@ def _statistics(client: Any, project: labels_pb2.Project) -> None:
         per_class = pd.DataFrame([{"class": c.class_name, "labeled": c.labeled, "weak labels": c.noisy_labeled,
                                    "predicted (unlabeled)": c.predicted} for c in stats.classes])
         st.bar_chart(per_class.set_index("class")[["labeled"]], horizontal=True)
-        st.dataframe(per_class, hide_index=True, use_container_width=True)
+        st.dataframe(per_class, hide_index=True, width="stretch")
     if stats.annotators:
         st.markdown("**Annotators**")
         st.dataframe(pd.DataFrame([{"annotator": a.username, "annotations": a.annotations, "images": a.items,
                                     "assigned, pending": a.assigned_pending} for a in stats.annotators]),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")

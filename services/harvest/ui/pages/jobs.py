@@ -32,7 +32,7 @@ def render() -> None:
     if not jobs:
         st.info("No training job yet: start one on the Training page.")
         return
-    st.dataframe(pd.DataFrame([job_row(j) for j in jobs]), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame([job_row(j) for j in jobs]), hide_index=True, width="stretch")
     ids = [j.job_id for j in jobs]
     labels = {j.job_id: f"{j.display_name or j.job_id} — {state_name(j.state)}" for j in jobs}
     selected = st.session_state.get(SELECTED_JOB_KEY)

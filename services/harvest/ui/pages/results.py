@@ -44,10 +44,10 @@ def render() -> None:
             st.markdown("**Per-class accuracy**")
             frame = class_metrics_frame(model)
             st.bar_chart(frame.set_index("class")[["accuracy (recall)"]], horizontal=True)
-            st.dataframe(frame, hide_index=True, use_container_width=True)
+            st.dataframe(frame, hide_index=True, width="stretch")
         with right:
             st.markdown("**Confusion matrix**")
-            st.altair_chart(confusion_heatmap(model), use_container_width=True)
+            st.altair_chart(confusion_heatmap(model), width="stretch")
     else:
         st.caption("This model has no validation report.")
     _gallery(client, project.project_id, "Most confident mistakes",
@@ -104,5 +104,5 @@ def _gallery(client: Any, project_id: str, title: str, item_filter: labels_pb2.I
     for column, item in zip(st.columns(6) * 2, found, strict=False):
         with column:
             if item.image_id in thumbs:
-                st.image(thumbs[item.image_id], use_container_width=True)
+                st.image(thumbs[item.image_id], width="stretch")
             st.caption(f"{item.prediction.predicted_class_name} {item.prediction.confidence:.0%}")
