@@ -6,7 +6,7 @@ each strategy picks 20 images for the simulated annotator (who answers with the 
 on a fixed held-out test set is recorded. Strategies are the labels service's own queue code (entropy,
 k-center, hybrid = entropy candidates then k-center), reading scores exactly as NextItems does.
 
-    .venv/bin/python bench/active_learning.py [--seeds 2] [--rounds 5] [--per-round 20] [--steps 300]
+    .venv/bin/python bench/active_learning.py [--seeds 3] [--rounds 5] [--per-round 20] [--steps 500]
 """
 
 from __future__ import annotations
@@ -92,11 +92,11 @@ def run(strategy_name: str, x: torch.Tensor, y: torch.Tensor, test: np.ndarray, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-round", type=int, default=20)
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--strategies", default="random,entropy,hybrid,margin,k-center")
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--strategies", default="random,entropy,hybrid", help="also: margin, k-center")
     args = parser.parse_args()
     torch.set_num_threads(2)
     images, labels = load_mnist_5k(find_mnist_5k())
