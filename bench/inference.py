@@ -27,9 +27,10 @@ from harvest.common import snapshots
 from harvest.common.auth import Role, TokenSigner
 from harvest.common.database import make_engine, migrate, session_factory
 from harvest.common.objectstore import LocalObjectStore
+from harvest.common.peers import Caller
 from harvest.common.server import HarvestServer, ServerConfig
 from harvest.common.settings import AuthSettings, ClientSettings, EndpointSettings, ServerSettings
-from harvest.inference.links import Caller, ProjectInfo
+from harvest.inference.links import ProjectInfo
 from harvest.inference.predictor import Predictor
 from harvest.inference.registry import Registry
 from harvest.inference.runtime import Runtime

@@ -9,10 +9,10 @@ from pathlib import Path
 from harvest.common.auth import Principal, Role
 from harvest.common.database import session_factory
 from harvest.common.objectstore import LocalObjectStore
+from harvest.common.peers import Caller
 from harvest.scheduler.core import SchedulerCore
 from harvest.scheduler.dispatch import RecordingDispatcher
 from harvest.scheduler.jobs import JobStore
-from harvest.scheduler.labels_link import Caller
 from harvest.scheduler.launchers.base import Launcher, LaunchStatus, Phase, Rendered
 from harvest.scheduler.service import open_jobs_database
 from harvest.scheduler.settings import SchedulerSettings

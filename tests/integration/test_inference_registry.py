@@ -14,7 +14,8 @@ from harvest.common.auth import Principal, Role
 from harvest.common.database import make_engine, migrate, session_factory
 from harvest.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from harvest.common.objectstore import LocalObjectStore
-from harvest.inference.links import Caller, ProjectInfo
+from harvest.common.peers import Caller
+from harvest.inference.links import ProjectInfo
 from harvest.inference.registry import ACTIVE, ARCHIVED, READY, Registry
 from harvest.inference.scoring import FAILED, Scoring
 from harvest.inference.service import MIGRATIONS

@@ -17,27 +17,14 @@ from dataclasses import dataclass
 import grpc
 
 from harvest.client import HarvestClient
-from harvest.common.auth import Principal, bearer_metadata
+from harvest.common.auth import bearer_metadata
 from harvest.common.errors import (
-    FailedPrecondition,
-    HarvestError,
     InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    Unauthenticated,
-    Unavailable,
 )
+from harvest.common.peers import Caller, peer_error
 from harvest.v1 import common_pb2, labels_pb2, storage_pb2
 
 PAGE = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is asking, and the token to act on their behalf."""
-
-    principal: Principal
-    token: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +40,6 @@ class PoolItem:
     image_id: str
     object_key: str
     class_id: str  # empty when unlabeled
-
-
-def translate(exc: grpc.RpcError, what: str) -> HarvestError:
-    """A downstream gRPC failure as our own error, keeping its meaning and its message."""
-    code, details = exc.code(), exc.details() or ""
-    mapping: dict[grpc.StatusCode, type[HarvestError]] = {
-        grpc.StatusCode.NOT_FOUND: NotFound, grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
-        grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument, grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
-        grpc.StatusCode.UNAUTHENTICATED: Unauthenticated}
-    return mapping.get(code, Unavailable)(f"{what}: {details}")
 
 
 class ServiceLinks:
@@ -87,7 +64,7 @@ class ServiceLinks:
             project = self._client.labels.GetProject(labels_pb2.GetProjectRequest(project_id=project_id),
                                                      metadata=bearer_metadata(caller.token), timeout=10).project
         except grpc.RpcError as exc:
-            raise translate(exc, f"project {project_id!r}") from None
+            raise peer_error(exc, f"project {project_id!r}") from None
         ids: dict[str, str] = {}
         for cls in project.classes:
             for name in cls.previous_names:
@@ -107,7 +84,7 @@ class ServiceLinks:
             try:
                 response = self._client.labels.ListItems(request, metadata=bearer_metadata(caller.token), timeout=60)
             except grpc.RpcError as exc:
-                raise translate(exc, "listing the project's items in labels") from None
+                raise peer_error(exc, "listing the project's items in labels") from None
             for item in response.items:
                 yield PoolItem(item.item_id, item.image_id, item.object_key, item.class_id)
             if not response.page.next_page_token:
@@ -122,7 +99,7 @@ class ServiceLinks:
             return int(self._client.labels.PutPredictions(request, metadata=bearer_metadata(caller.token),
                                                           timeout=120).stored)
         except grpc.RpcError as exc:
-            raise translate(exc, "storing predictions in labels") from None
+            raise peer_error(exc, "storing predictions in labels") from None
 
     def put_suspected(self, caller: Caller, project_id: str, model_id: str, detector: str,
                       errors: Sequence[labels_pb2.NewSuspectedError], replace: bool) -> int:
@@ -132,7 +109,7 @@ class ServiceLinks:
             return int(self._client.labels.PutSuspectedErrors(request, metadata=bearer_metadata(caller.token),
                                                               timeout=120).stored)
         except grpc.RpcError as exc:
-            raise translate(exc, "storing suspected errors in labels") from None
+            raise peer_error(exc, "storing suspected errors in labels") from None
 
     def image(self, caller: Caller, project_id: str, image_id: str) -> bytes:
         """An image's original bytes from storage (which checks membership and existence)."""
@@ -143,5 +120,5 @@ class ServiceLinks:
                 if message.WhichOneof("payload") == "chunk":
                     parts.append(message.chunk)
         except grpc.RpcError as exc:
-            raise translate(exc, f"image {image_id[:12]}…") from None
+            raise peer_error(exc, f"image {image_id[:12]}…", peer="storage") from None
         return b"".join(parts)

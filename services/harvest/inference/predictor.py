@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from harvest.common.errors import HarvestError, InvalidArgument, NotFound
-from harvest.inference.links import Caller, ServiceLinks
+from harvest.common.peers import Caller
+from harvest.inference.links import ServiceLinks
 from harvest.inference.package import Preprocessing
 from harvest.inference.registry import Registry
 from harvest.inference.runtime import Runtime

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from harvest.common import snapshots
 from harvest.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from harvest.common.objectstore import ObjectStore, check_key
+from harvest.common.peers import Caller
 from harvest.inference import package as packages
-from harvest.inference.links import Caller, ProjectInfo
+from harvest.inference.links import ProjectInfo
 from harvest.inference.tables import ModelRow, utcnow
 
 READY, ACTIVE, ARCHIVED = "ready", "active", "archived"

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harvest.common.errors import HarvestError, InvalidArgument, NotFound
 from harvest.common.objectstore import ObjectStore
+from harvest.common.peers import Caller
 from harvest.inference import messages
-from harvest.inference.links import Caller, PoolItem, ServiceLinks
+from harvest.inference.links import PoolItem, ServiceLinks
 from harvest.inference.registry import Registry
 from harvest.inference.runtime import Runtime
 from harvest.inference.settings import InferenceSettings

@@ -18,10 +18,11 @@ from harvest.client import HarvestClient
 from harvest.common.database import make_engine, migrate, session_factory
 from harvest.common.errors import FailedPrecondition, HarvestError, InvalidArgument, NotFound
 from harvest.common.objectstore import ObjectStore, open_store
+from harvest.common.peers import Caller
 from harvest.common.settings import EndpointSettings, ObjectStoreSettings, TLSSettings
 from harvest.inference import export as exports
 from harvest.inference import package as packages
-from harvest.inference.links import Caller, ServiceLinks
+from harvest.inference.links import ServiceLinks
 from harvest.inference.predictor import Input, Options, Predictor, Result
 from harvest.inference.registry import Registry
 from harvest.inference.runtime import Runtime

@@ -8,10 +8,10 @@ import grpc
 
 from harvest.common.auth import caller_token, current_principal
 from harvest.common.errors import InvalidArgument
+from harvest.common.peers import Caller
 from harvest.common.server import Register, registrar
 from harvest.inference import messages
 from harvest.inference.export import ONNX, TORCHSCRIPT
-from harvest.inference.links import Caller
 from harvest.inference.predictor import Input, Options, Result
 from harvest.inference.scoring import ScoreOptions
 from harvest.inference.service import InferenceCore

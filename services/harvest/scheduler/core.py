@@ -23,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 
 from harvest.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from harvest.common.objectstore import ObjectStore
+from harvest.common.peers import Caller
 from harvest.common.runs import RunReader
 from harvest.common.snapshots import manifest_key
 from harvest.scheduler import presets
 from harvest.scheduler.jobs import Event, JobFilter, JobStore
-from harvest.scheduler.labels_link import Caller, LabelsLink
+from harvest.scheduler.labels_link import LabelsLink
 from harvest.scheduler.launchers.base import Launcher, LauncherError, LaunchStatus, Phase
 from harvest.scheduler.models import JobRow
 from harvest.scheduler.registration import ModelRegistrar

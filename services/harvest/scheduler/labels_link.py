@@ -14,30 +14,11 @@ from dataclasses import dataclass
 import grpc
 
 from harvest.client import HarvestClient, paginate
-from harvest.common.auth import Principal, Role, bearer_metadata
-from harvest.common.errors import (
-    FailedPrecondition,
-    HarvestError,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    Unavailable,
-)
+from harvest.common.auth import bearer_metadata
+from harvest.common.peers import Caller, peer_error
 from harvest.v1 import common_pb2, labels_pb2
 
 MEMBERSHIP_TTL_S = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who calls an RPC, and their token for calls made on their behalf."""
-
-    principal: Principal
-    token: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.principal.role is Role.ADMIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +45,7 @@ class LabelsLink:
             project = self._client.labels.GetProject(labels_pb2.GetProjectRequest(project_id=project_id),
                                                      metadata=bearer_metadata(caller.token), timeout=10).project
         except grpc.RpcError as exc:
-            raise _translate(exc, f"project {project_id!r}") from None
+            raise peer_error(exc, f"project {project_id!r}") from None
         info = ProjectInfo(project.project_id, project.archived)
         with self._lock:
             self._seen[key] = (time.monotonic() + self._ttl_s, info)
@@ -82,7 +63,7 @@ class LabelsLink:
                 timeout=30)
             return [p.project_id for p in projects]
         except grpc.RpcError as exc:
-            raise _translate(exc, "your projects") from None
+            raise peer_error(exc, "your projects") from None
 
     def freeze(self, caller: Caller, project_id: str, options: common_pb2.FreezeOptions) -> str:
         """Freeze the project's current labels into a snapshot now; returns its id."""
@@ -91,15 +72,7 @@ class LabelsLink:
                 labels_pb2.FreezeSnapshotRequest(project_id=project_id, options=options),
                 metadata=bearer_metadata(caller.token), timeout=300)
         except grpc.RpcError as exc:
-            raise _translate(exc, f"freezing project {project_id!r}") from None
+            raise peer_error(exc, f"freezing project {project_id!r}") from None
         return str(response.snapshot.snapshot_id)
 
 
-def _translate(exc: grpc.RpcError, what: str) -> HarvestError:
-    code, details = exc.code(), exc.details() or ""
-    mapping: dict[grpc.StatusCode, type[HarvestError]] = {
-        grpc.StatusCode.PERMISSION_DENIED: PermissionDenied, grpc.StatusCode.NOT_FOUND: NotFound,
-        grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition, grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument}
-    if code in mapping:
-        return mapping[code](f"{what}: {details}")
-    return Unavailable(f"cannot reach the labels service for {what}: {details} (retry shortly)")

@@ -11,12 +11,12 @@ import grpc
 
 from harvest.common.auth import caller_token, current_principal
 from harvest.common.errors import InvalidArgument
+from harvest.common.peers import Caller
 from harvest.common.server import Register, registrar
 from harvest.common.timestamps import to_timestamp
 from harvest.scheduler import presets
 from harvest.scheduler.core import JobView, SchedulerCore, SubmitRequest
 from harvest.scheduler.jobs import Event, JobFilter
-from harvest.scheduler.labels_link import Caller
 from harvest.scheduler.spec import ResourceSpec
 from harvest.scheduler.states import State
 from harvest.training.config import PRESETS, load_config
