@@ -9,8 +9,6 @@ stored. If it expires or is revoked meanwhile, the operation fails with a messag
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -21,7 +19,7 @@ from harvest.common.auth import bearer_metadata
 from harvest.common.errors import (
     InvalidArgument,
 )
-from harvest.common.peers import Caller, peer_error
+from harvest.common.peers import Caller, ProjectLookup, peer_error
 from harvest.v1 import common_pb2, labels_pb2, storage_pb2
 
 PAGE = 1000
@@ -42,38 +40,31 @@ class PoolItem:
     class_id: str  # empty when unlabeled
 
 
+def _project_info(project: labels_pb2.Project) -> ProjectInfo:
+    """Class ids by name: current names win over earlier names (renames keep old labels resolvable)."""
+    ids: dict[str, str] = {}
+    for cls in project.classes:
+        for name in cls.previous_names:
+            ids.setdefault(name, cls.class_id)
+    ids.update({cls.name: cls.class_id for cls in project.classes if not cls.retired})
+    return ProjectInfo(project.project_id, ids, project.archived)
+
+
 class ServiceLinks:
     """Labels and storage calls; membership answers remembered per (token, project) for `ttl_s`."""
 
     def __init__(self, client: HarvestClient, ttl_s: float = 30.0) -> None:
         self._client = client
-        self._ttl_s = ttl_s
-        self._projects: dict[tuple[str, str], tuple[float, ProjectInfo]] = {}
-        self._lock = threading.Lock()
+        self._projects = ProjectLookup(client.labels.GetProject, _project_info, ttl_s)
 
     def project(self, caller: Caller, project_id: str) -> ProjectInfo:
         """The project if the caller may see it (labels decides), else NotFound / PermissionDenied."""
         if not project_id:
             raise InvalidArgument("project_id is required")
-        key = (caller.principal.token_id, project_id)
-        with self._lock:
-            cached = self._projects.get(key)
-            if cached is not None and cached[0] > time.monotonic():
-                return cached[1]
         try:
-            project = self._client.labels.GetProject(labels_pb2.GetProjectRequest(project_id=project_id),
-                                                     metadata=bearer_metadata(caller.token), timeout=10).project
+            return self._projects.get(caller, project_id)
         except grpc.RpcError as exc:
             raise peer_error(exc, f"project {project_id!r}") from None
-        ids: dict[str, str] = {}
-        for cls in project.classes:
-            for name in cls.previous_names:
-                ids.setdefault(name, cls.class_id)
-        ids.update({cls.name: cls.class_id for cls in project.classes if not cls.retired})
-        info = ProjectInfo(project.project_id, ids, project.archived)
-        with self._lock:
-            self._projects[key] = (time.monotonic() + self._ttl_s, info)
-        return info
 
     def pool(self, caller: Caller, project_id: str, unlabeled_only: bool) -> Iterator[PoolItem]:
         """Every item of the project (or only the unlabeled ones), page by page."""

@@ -20,6 +20,7 @@ import torchvision.transforms.v2.functional as TF
 from PIL import Image, UnidentifiedImageError
 from torchvision.io import ImageReadMode, decode_image
 
+from harvest.common.imagetypes import sniff
 from harvest.inference.package import Preprocessing
 
 warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision")
@@ -27,21 +28,6 @@ warnings.filterwarnings("ignore", message="The image decoding and encoding capab
 
 class BadImage(ValueError):
     """An input that is not a usable image; the message says why (returned as PredictResult.error)."""
-
-
-def sniff(head: bytes) -> str | None:
-    """The image type from its first bytes (the formats storage accepts), or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    if head[:2] == b"BM" and len(head) >= 26:
-        return "bmp"
-    return None
 
 
 def check(data: bytes, *, max_bytes: int, max_pixels: int) -> str:

@@ -17,12 +17,9 @@ from harvest.common.errors import (
     AlreadyExists,
     FailedPrecondition,
     HarvestError,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    Unauthenticated,
     Unavailable,
 )
+from harvest.common.peers import KEPT
 from harvest.common.settings import ClientSettings, EndpointSettings, TLSSettings
 from harvest.labels.snapshots_freeze import FrozenSnapshot, StoredSnapshot
 from harvest.v1 import common_pb2, storage_pb2
@@ -31,11 +28,7 @@ ENTRIES_PER_MESSAGE = 10_000
 _SPLITS = {"labeled": common_pb2.SPLIT_LABELED, "unlabeled": common_pb2.SPLIT_UNLABELED,
            "validation": common_pb2.SPLIT_VALIDATION}
 _ERRORS: dict[grpc.StatusCode, type[HarvestError]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument, grpc.StatusCode.NOT_FOUND: NotFound,
-    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied, grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
-    grpc.StatusCode.ALREADY_EXISTS: AlreadyExists, grpc.StatusCode.ABORTED: Aborted,
-    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
-}
+    **KEPT, grpc.StatusCode.ALREADY_EXISTS: AlreadyExists, grpc.StatusCode.ABORTED: Aborted}
 
 
 def snapshot_requests(snapshot: FrozenSnapshot) -> Iterator[storage_pb2.CreateSnapshotRequest]:

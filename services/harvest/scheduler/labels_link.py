@@ -7,18 +7,14 @@ scheduler minted could not act there.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
 import grpc
 
 from harvest.client import HarvestClient, paginate
 from harvest.common.auth import bearer_metadata
-from harvest.common.peers import Caller, peer_error
+from harvest.common.peers import MEMBERSHIP_TTL_S, Caller, ProjectLookup, peer_error
 from harvest.v1 import common_pb2, labels_pb2
-
-MEMBERSHIP_TTL_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,26 +26,15 @@ class ProjectInfo:
 class LabelsLink:
     def __init__(self, client: HarvestClient, ttl_s: float = MEMBERSHIP_TTL_S) -> None:
         self._client = client
-        self._ttl_s = ttl_s
-        self._seen: dict[tuple[str, str], tuple[float, ProjectInfo]] = {}
-        self._lock = threading.Lock()
+        self._projects = ProjectLookup(client.labels.GetProject,
+                                       lambda p: ProjectInfo(p.project_id, p.archived), ttl_s)
 
     def project(self, caller: Caller, project_id: str) -> ProjectInfo:
         """The project as the caller may see it; PermissionDenied/NotFound otherwise (cached briefly)."""
-        key = (caller.principal.token_id, project_id)
-        with self._lock:
-            hit = self._seen.get(key)
-            if hit and hit[0] > time.monotonic():
-                return hit[1]
         try:
-            project = self._client.labels.GetProject(labels_pb2.GetProjectRequest(project_id=project_id),
-                                                     metadata=bearer_metadata(caller.token), timeout=10).project
+            return self._projects.get(caller, project_id)
         except grpc.RpcError as exc:
             raise peer_error(exc, f"project {project_id!r}") from None
-        info = ProjectInfo(project.project_id, project.archived)
-        with self._lock:
-            self._seen[key] = (time.monotonic() + self._ttl_s, info)
-        return info
 
     def check_member(self, caller: Caller, project_id: str) -> None:
         if not caller.is_admin:

@@ -3,45 +3,32 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import grpc
 
 from harvest.client import HarvestClient
 from harvest.common.auth import Principal, Role, bearer_metadata
 from harvest.common.errors import HarvestError, PermissionDenied, Unavailable
+from harvest.common.peers import MEMBERSHIP_TTL_S, Caller, ProjectLookup
 from harvest.storage.formats import IMAGE_FORMATS
 from harvest.storage.ingest import FileResult
 from harvest.v1 import common_pb2, labels_pb2
 
-#: How long a "yes, member" answer is remembered per (token, project).
-MEMBERSHIP_TTL_S = 30.0
 REGISTER_BATCH = 5000
 
 
 class LabelsLink:
     def __init__(self, client: HarvestClient, ttl_s: float = MEMBERSHIP_TTL_S) -> None:
         self._client = client
-        self._ttl_s = ttl_s
-        self._allowed: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
+        self._projects = ProjectLookup(client.labels.GetProject, lambda p: None, ttl_s)
 
     def check_member(self, principal: Principal, token: str, project_id: str) -> None:
         """PermissionDenied unless the caller may see the project (admins may see every project)."""
         if principal.role is Role.ADMIN:
             return
-        key = (principal.token_id, project_id)
-        with self._lock:
-            if self._allowed.get(key, 0.0) > time.monotonic():
-                return
         try:
-            self._client.labels.GetProject(labels_pb2.GetProjectRequest(project_id=project_id),
-                                           metadata=bearer_metadata(token), timeout=10)
+            self._projects.get(Caller(principal, token), project_id)
         except grpc.RpcError as exc:
             raise _translate(exc, project_id) from None
-        with self._lock:
-            self._allowed[key] = time.monotonic() + self._ttl_s
 
     def register(self, token: str, project_id: str, results: list[FileResult], policy: int) -> str:
         """Register stored (and duplicate) images as items; fills each result's item id. Returns an error

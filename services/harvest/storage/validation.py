@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from harvest.common.imagetypes import sniff
+
 # Our explicit pixel check runs first; Pillow's own bomb guard would only warn or raise at 2x.
 Image.MAX_IMAGE_PIXELS = None
 
@@ -46,21 +48,6 @@ class Rejected(Exception):
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "tiff": "tif", "bmp": "bmp"}
 _PILLOW_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
 _PILLOW_NAMES = {ours: pillow for pillow, ours in _PILLOW_FORMATS.items()}
-
-
-def sniff(head: bytes) -> str | None:
-    """The image format from the first bytes, or None when it is not one HARVEST accepts."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    if head[:2] == b"BM" and len(head) >= 26:
-        return "bmp"
-    return None
 
 
 @dataclass(frozen=True, slots=True)
