@@ -97,16 +97,22 @@ class LocalLauncher(Launcher):
             os.killpg(pid, signal.SIGTERM)
         except ProcessLookupError:
             return
-        deadline = time.monotonic() + CANCEL_GRACE_S
-        while time.monotonic() < deadline and _group_exists(pid):
-            self._reap(pid)
-            time.sleep(0.1)
-        if _group_exists(pid):
+        if not self._wait_gone(pid, CANCEL_GRACE_S):
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        self._reap(pid)
+            # SIGKILL is asynchronous: return only once the group is gone, so "cancelled" means no process.
+            self._wait_gone(pid, CANCEL_GRACE_S)
+
+    def _wait_gone(self, pid: int, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while _group_exists(pid):
+            self._reap(pid)
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def _reap(self, pid: int) -> None:
         child = self._children.get(pid)
