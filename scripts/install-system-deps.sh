@@ -11,7 +11,9 @@
 # (or with a working passwordless sudo).
 set -euo pipefail
 
-DEFAULT_PACKAGES=(redis-server postgresql munge slurmctld slurmd slurm-client chromium chromium-driver)
+# docker-compose only validates docker-compose.yml offline (`config -q`); --no-install-recommends keeps the
+# Docker engine out.
+DEFAULT_PACKAGES=(redis-server postgresql munge slurmctld slurmd slurm-client chromium chromium-driver docker-compose)
 
 die() { echo "install-system-deps: ERROR: $*" >&2; exit 1; }
 

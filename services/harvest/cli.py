@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from harvest.common.settings import SERVICE_NAMES
-
-PROCESS_NAMES: tuple[str, ...] = (*SERVICE_NAMES, "worker", "ui")
+from harvest.common.settings import PROCESS_NAMES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     up.set_defaults(handler=_cmd_up)
 
     serve = sub.add_parser("serve", help="run one process in the foreground")
-    serve.add_argument("name", choices=PROCESS_NAMES)
+    serve.add_argument("name", choices=PROCESS_NAMES, nargs="?", help="default: $HARVEST_PROCESS")
     serve.set_defaults(handler=_cmd_serve)
 
     worker = sub.add_parser("worker", help="run the Celery worker (same as `serve worker`)")
@@ -51,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--steps", type=int, default=600, help="training steps of the quick preset")
     demo.add_argument("--if-new", action="store_true", help="do nothing when the demo project already exists")
     demo.set_defaults(handler=_cmd_demo)
+    probe = sub.add_parser("probe", help="container health check: exit 0 when the local process is ready")
+    probe.add_argument("name", choices=PROCESS_NAMES, nargs="?", help="default: $HARVEST_PROCESS")
+    probe.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer")
+    probe.set_defaults(handler=_cmd_probe)
     health = sub.add_parser("health", help="print the health of every service")
     health.set_defaults(handler=_cmd_health)
 
@@ -72,14 +74,47 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _process_name(args: argparse.Namespace) -> str | None:
+    from harvest.common.settings import ProcessSettings
+
+    name = args.name or ProcessSettings().process
+    if name is None:
+        print(f"harvest {args.command}: name a process ({', '.join(PROCESS_NAMES)}) or set HARVEST_PROCESS",
+              file=sys.stderr)
+    return name
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
-    return _serve(args.name)
+    name = _process_name(args)
+    return 2 if name is None else _serve(name)
 
 
 def _serve(name: str) -> int:
-    """Run one process: each has a module with a `main()` (a service's is its `__main__`)."""
+    """Run one process: each has a module with a `main()` (a service's is its `__main__`).
+
+    Processes that sign or verify tokens check the secret first, so a deployment with the example value
+    (or none, where one is required) stops at once with the fix, not later with every call UNAUTHENTICATED.
+    """
+    if name != "ui":
+        from harvest.common.settings import AuthSettings
+
+        problem = AuthSettings().startup_problem()
+        if problem:
+            print(f"harvest serve {name}: refusing to start: {problem}", file=sys.stderr)
+            return 2
     module = importlib.import_module({"worker": "harvest.scheduler.worker"}.get(name, f"harvest.{name}.__main__"))
     return int(module.main() or 0)
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from harvest.common.probe import probe
+
+    name = _process_name(args)
+    if name is None:
+        return 2
+    result = probe(name, timeout_s=args.timeout)
+    print(result.detail, file=sys.stdout if result.healthy else sys.stderr)
+    return 0 if result.healthy else 1
 
 
 def _cmd_health(_args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from harvest.scheduler.launchers.kubeflow import KubeflowLauncher, status_from_c
 from harvest.scheduler.launchers.local import LocalLauncher
 from harvest.scheduler.launchers.slurm import SlurmLauncher, _status, slurm_time
 from harvest.scheduler.presets import resolve
-from harvest.scheduler.settings import KubeflowSettings, SlurmSettings
+from harvest.scheduler.settings import KubeflowSettings, SchedulerSettings, SlurmSettings
 from harvest.scheduler.spec import JobSpec, ResourceSpec
 
 pytestmark = pytest.mark.unit
@@ -54,6 +54,15 @@ def test_slurm_script_without_apptainer_uses_the_venv_python() -> None:
     assert "apptainer" not in text
     assert "/venv/bin/python -m torch.distributed.run \\" in text
     assert "--gpus-per-node" not in text
+
+
+def test_site_setup_lines_run_after_the_env_file_and_before_training() -> None:
+    settings = SlurmSettings(setup=["module load apptainer/1.3", "module load cuda/12.4"])
+    text = SlurmLauncher(settings, Path("/shared/logs"), "/venv/bin/python", env_file="/etc/harvest/job.env"
+                         ).render(job()).text
+    source = text.index("source /etc/harvest/job.env\n")
+    first, second = text.index("module load apptainer/1.3\n"), text.index("module load cuda/12.4\n")
+    assert source < first < second < text.index("srun ")
 
 
 @pytest.mark.parametrize("apptainer", [True, False])
@@ -175,3 +184,9 @@ def test_preset_defaults_and_overrides_resolve() -> None:
     assert resolved.resources.nodes == 4 and resolved.resources.world_size == 16
     assert resolved.total_steps == 10 and "optim.lr=0.1" in resolved.training_args
     assert "lr: 0.1" in resolved.config_yaml
+
+
+@pytest.mark.parametrize("value", ["slurm,local", " slurm , local ", '["slurm", "local"]'])
+def test_backends_are_read_from_the_environment_as_a_list_or_json(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARVEST_SCHEDULER_BACKENDS", value)
+    assert SchedulerSettings().backends == ["slurm", "local"]

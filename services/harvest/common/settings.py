@@ -18,6 +18,9 @@ EXAMPLE_SECRET = "change-me-harvest-example-secret-0000"
 
 SERVICE_NAMES: tuple[str, ...] = ("storage", "labels", "scheduler", "inference")
 
+#: Every long-running process: the gRPC services, the Celery worker and the UI.
+PROCESS_NAMES: tuple[str, ...] = (*SERVICE_NAMES, "worker", "ui")
+
 DEFAULT_PORTS: dict[str, int] = {
     "storage": 50051,
     "labels": 50052,
@@ -42,6 +45,15 @@ class HomeSettings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+
+class ProcessSettings(BaseSettings):
+    """Which process a container runs: one image serves every process, picked by HARVEST_PROCESS, so
+    `harvest serve` and the image's health check (`harvest probe`) agree without repeating the name."""
+
+    model_config = _config("HARVEST_")
+
+    process: Literal["storage", "labels", "scheduler", "inference", "worker", "ui"] | None = None
 
 
 class EndpointSettings(BaseSettings):
@@ -88,6 +100,9 @@ class AuthSettings(BaseSettings):
     issuer: str = "harvest"
     token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0, description="Default token lifetime.")
     leeway_s: int = Field(default=5, ge=0, description="Clock skew tolerated when checking expiry.")
+    require_secret: bool = Field(
+        default=False, description="Refuse to start without HARVEST_AUTH_SECRET: set in deployments, where "
+        "processes do not share a home and a per-home secret would make every token invalid elsewhere.")
 
     @field_validator("secret")
     @classmethod
@@ -99,6 +114,16 @@ class AuthSettings(BaseSettings):
     @property
     def is_example_secret(self) -> bool:
         return self.secret is not None and self.secret.get_secret_value() == EXAMPLE_SECRET
+
+    def startup_problem(self) -> str | None:
+        """Why a process must not start with these settings (None: it may)."""
+        if self.is_example_secret:
+            return ("HARVEST_AUTH_SECRET is the published example value, so anyone could sign tokens; generate one "
+                    "with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        if self.require_secret and self.secret is None:
+            return ("HARVEST_AUTH_SECRET is not set but HARVEST_AUTH_REQUIRE_SECRET is: every process of a "
+                    "deployment needs the same secret (from a Kubernetes Secret or the .env file)")
+        return None
 
 
 class TLSSettings(BaseSettings):

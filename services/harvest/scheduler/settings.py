@@ -6,13 +6,14 @@ environment themselves, so `render` stays a pure function of the job and these v
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BackendName = Literal["local", "slurm", "kubeflow"]
 
@@ -27,7 +28,9 @@ class SchedulerSettings(BaseSettings):
     model_config = _config("HARVEST_SCHEDULER_")
 
     db_url: str | None = Field(default=None, description="Jobs database; default sqlite:///$HARVEST_HOME/scheduler.db")
-    backends: list[BackendName] = Field(default=["local"], description="Enabled backends; the first is the default.")
+    # NoDecode: the environment gives "slurm,local" (or JSON); without it pydantic-settings insists on JSON.
+    backends: Annotated[list[BackendName], NoDecode] = Field(
+        default=["local"], description="Enabled backends, comma-separated or JSON; the first is the default.")
     max_active_per_project: int = Field(default=2, ge=1, description="Jobs of one project launched at once.")
     max_nodes: int = Field(default=64, ge=1)
     max_gpus_per_node: int = Field(default=16, ge=0)
@@ -44,7 +47,9 @@ class SchedulerSettings(BaseSettings):
     @field_validator("backends", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
@@ -76,6 +81,8 @@ class SlurmSettings(BaseSettings):
     partition: str = ""
     account: str = ""
     qos: str = ""
+    setup: list[str] = Field(default_factory=list, description="Shell lines the batch script runs before "
+                             "training, e.g. ['module load apptainer/1.3', 'module load cuda/12.4'].")
     apptainer: bool = Field(default=False, description="Run torchrun inside `apptainer exec --nv IMAGE`.")
     image: str = Field(default="/opt/harvest/harvest.sif", description="The .sif built from apptainer/harvest.def.")
     binds: list[str] = Field(default_factory=lambda: ["/scratch", "/tmp"],

@@ -86,6 +86,8 @@ class SlurmLauncher(Launcher):
                  "set -uo pipefail"]
         if self.env_file:
             lines.append(f"source {shlex.quote(self.env_file)}")
+        # Site set-up (module loads) is the operator's own shell, written as given.
+        lines += s.setup
         for key, value in sorted({**self.env, **job.env}.items()):
             lines.append(f"export {key}={shlex.quote(value)}")
         lines += [
