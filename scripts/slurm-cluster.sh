@@ -168,8 +168,7 @@ start_munged() {
     munged --socket="$MUNGE_SOCKET" --key-file="$MUNGE_KEY" --pid-file="$RUN/munged.pid" \
         --log-file="$LOGS/munged.log" --seed-file="$MUNGE_DIR/munged.seed" \
         >>"$LOGS/munged.stderr" 2>&1 || { diagnostics; die "munged failed to start"; }
-    local i
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         [[ -S "$MUNGE_SOCKET" ]] && live_pid munged >/dev/null && return 0
         sleep 0.1
     done
@@ -259,10 +258,10 @@ do_start() {
 }
 
 stop_daemon() {
-    local name=$1 pid i
+    local name=$1 pid
     pid=$(live_pid "$name") || { rm -f "$(pidfile_of "$name")"; return 0; }
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         kill -0 "$pid" 2>/dev/null || break
         [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == "Z" ]] && break
         sleep 0.1
@@ -279,12 +278,12 @@ do_stop() {
     export PATH="$PATH:/usr/sbin:/sbin"
     if [[ -f "$CONF" ]] && live_pid slurmctld >/dev/null; then
         # Cancel jobs so that no job step (slurmstepd) outlives its slurmd.
-        local jobs i
+        local jobs
         jobs=$(SLURM_CONF="$CONF" timeout 5 squeue -h -o %i 2>/dev/null || true)
         if [[ -n "$jobs" ]]; then
             # shellcheck disable=SC2086
             SLURM_CONF="$CONF" timeout 5 scancel $jobs >/dev/null 2>&1 || true
-            for i in $(seq 1 50); do
+            for _ in $(seq 1 50); do
                 [[ -z "$(SLURM_CONF="$CONF" timeout 5 squeue -h -o %i 2>/dev/null || true)" ]] && break
                 sleep 0.2
             done
