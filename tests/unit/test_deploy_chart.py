@@ -253,3 +253,26 @@ def test_unsafe_or_incomplete_values_refuse_to_render_with_the_fix(change: dict[
         values[key] = {**values.get(key, {}), **value}
     with pytest.raises(helm.HelmError, match=message.replace(".", r"\.")):
         render(values)
+
+
+def test_training_pods_the_scheduler_creates_are_admitted_to_the_bundled_object_store(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chart's MinIO policy and the launcher's pod labels must agree, or every job fails to read data."""
+    from harvest.scheduler.launchers.kubeflow import KubeflowLauncher
+    from harvest.scheduler.spec import JobSpec, ResourceSpec
+
+    objects = render(values_of("default"))
+    for key, value in environment(objects, "worker").items():
+        if isinstance(value, str):
+            monkeypatch.setenv(key, value)
+    job = JobSpec("j1", "harvest-j1", "p1", "s1", "quick", (), ResourceSpec(nodes=2, gpus_per_node=1), {})
+    manifest = KubeflowLauncher(KubeflowSettings()).render(job).payload
+    policy = named(objects, "NetworkPolicy", "harvest-minio")["spec"]["ingress"][0]["from"][1]
+    namespace = manifest["metadata"]["namespace"]
+    assert policy["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": namespace}
+    for replica in manifest["spec"]["pytorchReplicaSpecs"].values():
+        labels = replica["template"]["metadata"]["labels"]
+        assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+        container = replica["template"]["spec"]["containers"][0]
+        assert container["envFrom"] == [{"secretRef": {"name": "harvest-store"}}]  # the Secret the chart made
+    named(objects, "Secret", "harvest-store")

@@ -89,8 +89,12 @@ class KubeflowLauncher(Launcher):
         }
         if self.settings.service_account:
             pod_spec["serviceAccountName"] = self.settings.service_account
+        else:  # training never calls the Kubernetes API: no token in the pod
+            pod_spec["automountServiceAccountToken"] = False
+        # part-of lets the chart's network policy admit training pods to the bundled object store.
+        labels = {"app.kubernetes.io/part-of": "harvest", "harvest/job-id": job.job_id}
         return {"replicas": count, "restartPolicy": "ExitCode",
-                "template": {"metadata": {"labels": {"harvest/job-id": job.job_id}}, "spec": pod_spec}}
+                "template": {"metadata": {"labels": labels}, "spec": pod_spec}}
 
     # -- API calls ----------------------------------------------------------------------------------------
     def _client(self) -> Any:
