@@ -22,6 +22,8 @@ from harvest.scheduler.settings import SlurmSettings
 from harvest.scheduler.spec import JobSpec
 
 _KEY = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_/:.]*)=")
+#: Variables sbatch hands the batch script from the submitting environment (--export); nothing secret.
+EXPORTED = "PATH,HOME,USER,LANG"
 PENDING_STATES = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SUSPENDED", "RESIZING",
                   "STOPPED"}
 RUNNING_STATES = {"RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT"}
@@ -79,15 +81,19 @@ class SlurmLauncher(Launcher):
                               ("qos", r.qos or s.qos)):
             if value:
                 directives.append(f"--{option}={value}")
+        # --export: the worker's own environment (token secret, database passwords) stays out of the job; the
+        # script exports what training needs, and SLURM_EXPORT_ENV=ALL lets srun pass exactly that on.
         directives += ["--requeue", f"--signal=B:USR2@{s.signal_seconds}", "--open-mode=append",
-                       f"--output={self.log_path(job)}", f"--chdir={self.log_dir}"]
+                       f"--output={self.log_path(job)}", f"--chdir={self.log_dir}", f"--export={EXPORTED}"]
         lines = ["#!/bin/bash", *(f"#SBATCH {d}" for d in directives),
                  f"# HARVEST training job {job.job_id} of project {job.project_id}, rendered by the scheduler.",
                  "set -uo pipefail"]
         if self.env_file:
-            lines.append(f"source {shlex.quote(self.env_file)}")
+            quoted = shlex.quote(self.env_file)
+            lines.append(f'source {quoted} || {{ echo "harvest: cannot read the job env file {quoted}"; exit 78; }}')
         # Site set-up (module loads) is the operator's own shell, written as given.
         lines += s.setup
+        lines.append("export SLURM_EXPORT_ENV=ALL")
         for key, value in sorted({**self.env, **job.env}.items()):
             lines.append(f"export {key}={shlex.quote(value)}")
         lines += [
@@ -125,8 +131,12 @@ class SlurmLauncher(Launcher):
             runner = ["apptainer", "exec", "--nv", "--bind", binds, self.settings.image, "torchrun"]
         else:
             runner = [self.python, "-m", "torch.distributed.run"]
+        # torchrun SIGKILLs ranks --shutdown-timeout after forwarding SIGTERM (30 s by default): give them the
+        # warning time Slurm grants, less a margin for the requeue.
+        shutdown = max(10, self.settings.signal_seconds - 20)
         torchrun = [f"--nnodes={r.nodes}", f"--nproc-per-node={r.processes_per_node}", "--rdzv-backend=c10d",
-                    "--rdzv-endpoint=$MASTER_ADDR:$MASTER_PORT", "--rdzv-id=$SLURM_JOB_ID", "--max-restarts=0"]
+                    "--rdzv-endpoint=$MASTER_ADDR:$MASTER_PORT", "--rdzv-id=$SLURM_JOB_ID", "--max-restarts=0",
+                    f"--shutdown-timeout={shutdown}"]
         argv = ["-m", "harvest.training", *job.training_argv()]
         parts = [shlex.join(srun), shlex.join(runner), " ".join(f'"{a}"' if "$" in a else shlex.quote(a)
                                                                for a in torchrun), shlex.join(argv)]
@@ -147,7 +157,11 @@ class SlurmLauncher(Launcher):
         return done.stdout
 
     def submit(self, job: JobSpec, rendered: Rendered) -> str:
-        self.log_dir.mkdir(parents=True, exist_ok=True) if not self.settings.ssh_host else None
+        # Slurm does not create --output's directory: without it the job fails with no log to say why.
+        if self.settings.ssh_host:
+            self._run(["mkdir", "-p", str(self.log_dir)])
+        else:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
         out = self._run(["sbatch", "--parsable", *self.settings.extra_sbatch_args], stdin=rendered.text)
         external = out.strip().split(";")[0]
         if not external.isdigit():
