@@ -5,55 +5,20 @@ start-up ordered by health, no secret in the file, and every HARVEST setting spe
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from harvest.common.settings import EXAMPLE_SECRET, PROCESS_NAMES
+from tests.harness.compose import ROOT, compose, copy_project, read_env_example, resolved, with_env, write_env
 from tests.harness.settings_env import unknown_variables
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = shutil.which("docker-compose")
-
-
-def read_env_example() -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
-             if line.strip() and not line.startswith("#"))
-    return {key: value for key, value in pairs}
-
-
-def compose(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert COMPOSE, "docker-compose is installed by `make test` (scripts/install-system-deps.sh)"
-    return subprocess.run([COMPOSE, "--project-directory", str(project), "-f", str(project / "docker-compose.yml"),
-                           *args], capture_output=True, text=True, timeout=120, cwd=project)
-
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the compose project (the file and what it mounts), so `.env` files stay out of the repo."""
-    shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
-    (tmp_path / "charts" / "harvest" / "files").mkdir(parents=True)
-    shutil.copy(ROOT / "charts" / "harvest" / "files" / "create-databases.sql",
-                tmp_path / "charts" / "harvest" / "files" / "create-databases.sql")
-    return tmp_path
-
-
-def with_env(project: Path, **overrides: str) -> Path:
-    env = {**read_env_example(), **overrides}
-    (project / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    return project
-
-
-def resolved(project: Path) -> dict[str, Any]:
-    done = compose(project, "config")
-    assert done.returncode == 0, done.stderr
-    return yaml.safe_load(done.stdout)
+    return copy_project(tmp_path)
 
 
 def test_compose_file_validates_with_the_example_env(project: Path) -> None:
@@ -64,8 +29,7 @@ def test_compose_file_validates_with_the_example_env(project: Path) -> None:
 def test_a_missing_secret_stops_compose_with_the_fix(project: Path) -> None:
     env = read_env_example()
     del env["HARVEST_AUTH_SECRET"]
-    (project / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    done = compose(project, "config", "-q")
+    done = compose(write_env(project, env), "config", "-q")
     assert done.returncode != 0 and "set HARVEST_AUTH_SECRET in .env" in done.stderr
 
 
