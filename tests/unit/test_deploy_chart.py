@@ -5,6 +5,7 @@ non-root pods, and RBAC that reaches no further than PyTorchJobs in one namespac
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,17 @@ def test_training_pods_the_scheduler_creates_are_admitted_to_the_bundled_object_
         container = replica["template"]["spec"]["containers"][0]
         assert container["envFrom"] == [{"secretRef": {"name": "harvest-store"}}]  # the Secret the chart made
     named(objects, "Secret", "harvest-store")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"ingress": {"hostname": "harvest.example.org"}}, "/ingress': additional properties 'hostname' not allowed"),
+    ({"storage": {"resources": {"limits": None}}}, "/storage/resources': missing property 'limits'"),
+    ({"scheduler": {"backends": ["slurm"]}}, "/scheduler/backends/0"),
+    ({"config": {"extraEnv": {"STORAGE_QUOTA": "1"}}}, "'STORAGE_QUOTA' does not match pattern '^HARVEST_"),
+])
+def test_values_schema_refuses_misspelt_or_missing_values(change: dict[str, Any], message: str) -> None:
+    """A misspelt key would otherwise be ignored silently, and a pod without limits installed."""
+    values = values_of("default")
+    values.update(change)
+    with pytest.raises(helm.HelmError, match=re.escape(message)):
+        render(values)
