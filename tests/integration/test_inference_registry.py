@@ -92,6 +92,7 @@ def test_promotion_keeps_one_active_model_per_project(registry: Registry) -> Non
     assert previous == first.model_id and registry.find(first.model_id).status == READY
     assert registry.promote(EXPERT, second.model_id)[1] == ""  # idempotent
     assert registry.usable(EXPERT, "", "p1").model_id == second.model_id
+    assert registry.usable(EXPERT, first.model_id, "").status == READY  # now reused by predictions for a while
     with pytest.raises(FailedPrecondition, match="promote another first"):
         registry.archive(EXPERT, second.model_id)
     assert registry.archive(EXPERT, first.model_id).status == ARCHIVED

@@ -63,7 +63,8 @@ class LoadedModel:
         self.model_id = model_id
         self.prep = prep
         self.device = device
-        self.network = network.to(device).eval()
+        # channels-last: oneDNN's and cuDNN's fast convolution layout (measured ~20% faster for WRN-28-2 on CPU).
+        self.network = network.to(device, memory_format=torch.channels_last).eval()
         self.embedder = Embedder(self.network).eval()
         shape = (1, prep.channels, 1, 1)
         self.mean = torch.tensor(prep.mean, dtype=torch.float32, device=device).view(shape)
@@ -71,7 +72,8 @@ class LoadedModel:
         self.nbytes = sum(t.numel() * t.element_size() for t in self.network.state_dict().values())
 
     def inputs(self, images: torch.Tensor) -> torch.Tensor:
-        return normalize(images.to(self.device, non_blocking=True), self.mean, self.std)
+        normalized = normalize(images.to(self.device, non_blocking=True), self.mean, self.std)
+        return normalized.contiguous(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def run(self, images: torch.Tensor) -> Outputs:

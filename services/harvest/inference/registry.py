@@ -9,6 +9,8 @@ longer depends on the run (runs may be cleaned up).
 from __future__ import annotations
 
 import base64
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,9 @@ READY, ACTIVE, ARCHIVED = "ready", "active", "archived"
 CLASSIFIER, BACKBONE = "classifier", "backbone"
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
+#: How long a prediction reuses a model's row: a status change made by another replica is seen this late
+#: (this replica's own changes at once). Reading the row per request was most of a small Predict's time.
+ROW_TTL_S = 2.0
 
 #: Checks the caller may act on a project and returns its classes (labels, over gRPC, in the service).
 ProjectLookup = Callable[[Caller, str], ProjectInfo]
@@ -45,6 +50,8 @@ class Registry:
         self._sessions = sessions
         self._store = store
         self._project = project
+        self._rows: dict[str, tuple[float, ModelRow]] = {}
+        self._rows_lock = threading.Lock()
 
     # -- registration ---------------------------------------------------------------------------------------
     def register(self, caller: Caller, job_id: str) -> Registered:
@@ -137,7 +144,8 @@ class Registry:
         if not model_id and not project_id:
             raise InvalidArgument("give model_id, or project_id to use the project's active model")
         if model_id:
-            row = self.get(caller, model_id)
+            row = self._recent(model_id)
+            self._project(caller, row.project_id)
             if project_id and project_id != row.project_id:
                 raise FailedPrecondition(f"model {model_id} belongs to project {row.project_id}, not {project_id}")
         else:
@@ -153,6 +161,25 @@ class Registry:
         if row.kind == BACKBONE:
             raise FailedPrecondition(f"model {row.model_id} is a backbone: it has no classifier to predict with")
         return row
+
+    def _recent(self, model_id: str) -> ModelRow:
+        """`find`, reusing a row read less than ROW_TTL_S ago (rows are detached, read-only copies)."""
+        now = time.monotonic()
+        with self._rows_lock:
+            cached = self._rows.get(model_id)
+        if cached is not None and now - cached[0] < ROW_TTL_S:
+            return cached[1]
+        row = self.find(model_id)
+        with self._rows_lock:
+            if len(self._rows) > 1024:
+                self._rows.clear()
+            self._rows[model_id] = (now, row)
+        return row
+
+    def _forget(self, *model_ids: str) -> None:
+        with self._rows_lock:
+            for model_id in model_ids:
+                self._rows.pop(model_id, None)
 
     # -- status changes -------------------------------------------------------------------------------------
     def promote(self, caller: Caller, model_id: str) -> tuple[ModelRow, str]:
@@ -176,6 +203,7 @@ class Registry:
             current.status = ACTIVE
             current.promoted_at = utcnow()
             current.promoted_by = caller.principal.user_id
+        self._forget(model_id, previous_id)
         return current, previous_id
 
     def archive(self, caller: Caller, model_id: str) -> ModelRow:
@@ -185,12 +213,14 @@ class Registry:
         if row.status != ARCHIVED:
             with self._sessions.begin() as session:
                 session.execute(update(ModelRow).where(ModelRow.model_id == model_id).values(status=ARCHIVED))
+            self._forget(model_id)
         return self.find(model_id)
 
     def remove(self, model_id: str) -> None:
         """Undo a registration whose package turned out unusable (never called for a used model)."""
         with self._sessions.begin() as session:
             session.execute(delete(ModelRow).where(ModelRow.model_id == model_id))
+        self._forget(model_id)
 
     def set_scoring_operation(self, model_id: str, operation_id: str) -> None:
         with self._sessions.begin() as session:
