@@ -33,7 +33,9 @@ class BareLoop:
     def __init__(self, trainer: Trainer) -> None:
         cfg = trainer.cfg
         self.trainer, self.cfg = trainer, cfg
-        self.model = build_model(cfg.model, cfg.data.channels, len(trainer.data.classes)).to(trainer.device)
+        memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format  # as the engine
+        self.model = build_model(cfg.model, cfg.data.channels, len(trainer.data.classes)).to(
+            trainer.device, memory_format=memory_format)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.learning_rate(), momentum=0.9,
                                          nesterov=True, weight_decay=cfg.optim.weight_decay)
         self.generator = torch.Generator().manual_seed(0)
