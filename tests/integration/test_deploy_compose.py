@@ -55,6 +55,7 @@ def test_every_process_has_a_health_check_and_waits_for_what_it_needs(project: P
         assert service["environment"]["HARVEST_PROCESS"] == name
         assert service["healthcheck"]["test"][:3] == ["CMD", "harvest", "probe"]
         assert service["read_only"] is True and "ALL" in service["cap_drop"]
+        assert service["image"] == "harvest:0.1.0" and service["build"]["dockerfile"] == "deploy/Dockerfile"
         depends = service["depends_on"]
         assert all(condition["condition"] in ("service_healthy", "service_completed_successfully")
                    for condition in depends.values()), name
