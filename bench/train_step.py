@@ -33,7 +33,7 @@ class BareLoop:
     def __init__(self, trainer: Trainer) -> None:
         cfg = trainer.cfg
         self.trainer, self.cfg = trainer, cfg
-        memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format  # as the engine
+        memory_format = torch.channels_last if trainer.channels_last else torch.preserve_format  # as the engine
         self.model = build_model(cfg.model, cfg.data.channels, len(trainer.data.classes)).to(
             trainer.device, memory_format=memory_format)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.learning_rate(), momentum=0.9,

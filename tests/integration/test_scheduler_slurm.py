@@ -104,6 +104,19 @@ def start_now(stack: Stack, external_id: str) -> None:
         time.sleep(1)
 
 
+def wait_for_stale_steps(external_id: str, timeout_s: float = 60) -> None:
+    """The "failed" node never really died: its slurmstepd of the first attempt may still be cleaning up.
+    The requeued attempt reuses the step id (<job>.0), and launched beside the stale step daemon it is
+    killed with it, which no real node failure does. Wait until this single host runs no step of the job."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stale = subprocess.run(["pgrep", "-f", rf"slurmstepd: \[{external_id}\.[0-9]"], capture_output=True)
+        if stale.returncode != 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the first attempt's step daemons of job {external_id} did not exit")
+
+
 def _interrupt_and_resume(stack: Stack, interrupt: list[str], restore: list[str] | None) -> None:
     job = stack.submit(steps=600)
     run_dir = f"runs/{job.job_id}"
@@ -118,6 +131,7 @@ def _interrupt_and_resume(stack: Stack, interrupt: list[str], restore: list[str]
     done_before = max(r["step"] for r in reader.metrics() if r["kind"] == "train")
     stack.cluster.run([part.replace("{id}", running.external_id) for part in interrupt])
     preempted = stack.wait(job.job_id, lambda j: j.restart_count == 1, timeout=60, what="was requeued")
+    wait_for_stale_steps(running.external_id)
     if restore:
         stack.cluster.run(restore, check=False)  # ReturnToService=2 may have brought it back already
     start_now(stack, running.external_id)

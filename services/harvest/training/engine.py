@@ -59,6 +59,7 @@ class Trainer:
         self.cfg, self.manifest, self.comm = cfg, manifest, comm
         self.device = device_for(comm.env)
         self.cuda = self.device.type == "cuda"
+        self.channels_last = self.cuda if cfg.train.channels_last is None else cfg.train.channels_last
         self._setup_determinism()
         data = prepare(manifest, store, cfg.data.cache_dir or cache_dir, comm, resolution=cfg.data.resolution,
                        channels=cfg.data.channels, truth_key=cfg.data.unlabeled_truth,
@@ -81,7 +82,7 @@ class Trainer:
             comm.world_size)
         self.augmenter = Augmenter(cfg.augment, data.mean, data.std, seed=cfg.train.seed, rank=comm.rank,
                                    world_size=comm.world_size, device=self.device,
-                                   channels_last=cfg.train.channels_last)
+                                   channels_last=self.channels_last)
         reader = RunReader(store, run_dir)
         self.checkpointer = Checkpointer(reader, None, comm, work_dir / "checkpoints")
         self.step = self._resume()
@@ -115,7 +116,7 @@ class Trainer:
                 log.warning("keeping per-rank BatchNorm: SyncBatchNorm needs CUDA (or is disabled); batch "
                             "statistics now depend on the per-rank batch. Use model.norm=group on CPU for exact "
                             "loss integrity.")
-        memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         return model.to(self.device, memory_format=memory_format)
 
     def _wrap(self, model: nn.Module) -> Any:
