@@ -65,9 +65,10 @@ def test_ui_probe_reads_streamlits_health_endpoint(monkeypatch: pytest.MonkeyPat
     try:
         monkeypatch.setenv("HARVEST_UI_PORT", str(server.server_address[1]))
         assert probe("ui").healthy
-        monkeypatch.setattr(_Health, "body", b"starting")
+        _Health.body = b"starting"  # Streamlit answers something else while it starts
         assert not probe("ui").healthy
     finally:
+        _Health.body = b"ok"
         server.shutdown()
     assert not probe("ui", timeout_s=1.0).healthy  # nothing listens any more
 
