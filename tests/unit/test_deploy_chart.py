@@ -163,6 +163,13 @@ def environment(objects: list[dict[str, Any]], component: str) -> dict[str, Any]
     return env
 
 
+def use_environment(objects: list[dict[str, Any]], component: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set the plain values of a process's rendered environment here (secret references are skipped)."""
+    for key, value in environment(objects, component).items():
+        if isinstance(value, str):
+            monkeypatch.setenv(key, value)
+
+
 def test_every_harvest_variable_the_chart_sets_is_a_real_setting(rendered: tuple[str, list[dict[str, Any]]]) -> None:
     _, objects = rendered
     for component in ("storage", "labels", "scheduler", "worker", "inference", "ui"):
@@ -172,9 +179,7 @@ def test_every_harvest_variable_the_chart_sets_is_a_real_setting(rendered: tuple
 def test_the_scheduler_reads_the_rendered_settings(rendered: tuple[str, list[dict[str, Any]]],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     values_file, objects = rendered
-    for key, value in environment(objects, "scheduler").items():
-        if isinstance(value, str):
-            monkeypatch.setenv(key, value)
+    use_environment(objects, "scheduler", monkeypatch)
     scheduler, kubeflow = SchedulerSettings(), KubeflowSettings()
     assert scheduler.backends == (["kubeflow", "local"] if values_file == "external" else ["kubeflow"])
     assert kubeflow.namespace == ("harvest-jobs" if values_file == "external" else NAMESPACE)
@@ -263,9 +268,7 @@ def test_training_pods_the_scheduler_creates_are_admitted_to_the_bundled_object_
     from harvest.scheduler.spec import JobSpec, ResourceSpec
 
     objects = render(values_of("default"))
-    for key, value in environment(objects, "worker").items():
-        if isinstance(value, str):
-            monkeypatch.setenv(key, value)
+    use_environment(objects, "worker", monkeypatch)
     job = JobSpec("j1", "harvest-j1", "p1", "s1", "quick", (), ResourceSpec(nodes=2, gpus_per_node=1), {})
     manifest = KubeflowLauncher(KubeflowSettings()).render(job).payload
     policy = named(objects, "NetworkPolicy", "harvest-minio")["spec"]["ingress"][0]["from"][1]

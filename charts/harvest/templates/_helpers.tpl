@@ -94,15 +94,11 @@ is one, a new random one otherwise. (dict "root" $ "secret" NAME "key" KEY "leng
 {{- end -}}
 {{- end -}}
 
-{{/* The database URL key and environment variable of a process (the worker shares the scheduler's). */}}
-{{- define "harvest.databaseKey" -}}
-{{- $keys := dict "storage" "storage-url" "labels" "labels-url" "scheduler" "scheduler-url" "worker" "scheduler-url" "inference" "inference-url" -}}
-{{- index $keys . | default "" -}}
-{{- end -}}
-
-{{- define "harvest.databaseEnv" -}}
-{{- $names := dict "storage" "HARVEST_STORAGE_DB_URL" "labels" "HARVEST_DB_URL" "scheduler" "HARVEST_SCHEDULER_DB_URL" "worker" "HARVEST_SCHEDULER_DB_URL" "inference" "HARVEST_INFERENCE_DB_URL" -}}
-{{- index $names . | default "" -}}
+{{/* The database of a process: its key in the database Secret and its variable (the worker shares the
+scheduler's); empty for the UI. Returns "KEY VARIABLE". */}}
+{{- define "harvest.database" -}}
+{{- $databases := dict "storage" "storage-url HARVEST_STORAGE_DB_URL" "labels" "labels-url HARVEST_DB_URL" "scheduler" "scheduler-url HARVEST_SCHEDULER_DB_URL" "worker" "scheduler-url HARVEST_SCHEDULER_DB_URL" "inference" "inference-url HARVEST_INFERENCE_DB_URL" -}}
+{{- index $databases . | default "" -}}
 {{- end -}}
 
 {{/* The health probe of a process: native gRPC probes (plain text only) without TLS, the image's

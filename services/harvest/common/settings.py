@@ -53,7 +53,14 @@ class ProcessSettings(BaseSettings):
 
     model_config = _config("HARVEST_")
 
-    process: Literal["storage", "labels", "scheduler", "inference", "worker", "ui"] | None = None
+    process: str | None = Field(default=None, description="One of PROCESS_NAMES.")
+
+    @field_validator("process")
+    @classmethod
+    def _known_process(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROCESS_NAMES:
+            raise ValueError(f"HARVEST_PROCESS must be one of {', '.join(PROCESS_NAMES)}, not {value!r}")
+        return value
 
 
 class EndpointSettings(BaseSettings):

@@ -49,8 +49,7 @@ class KubeflowLauncher(Launcher):
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "PyTorchJob",
             "metadata": {"name": job.job_name, "namespace": self.namespace(job),
-                         "labels": {"app.kubernetes.io/part-of": "harvest", "harvest/job-id": job.job_id,
-                                    "harvest/project-id": job.project_id}},
+                         "labels": {**_pod_labels(job), "harvest/project-id": job.project_id}},
             "spec": {
                 "nprocPerNode": str(r.processes_per_node),
                 "runPolicy": {"backoffLimit": self.settings.backoff_limit, "cleanPodPolicy": "Running",
@@ -91,10 +90,8 @@ class KubeflowLauncher(Launcher):
             pod_spec["serviceAccountName"] = self.settings.service_account
         else:  # training never calls the Kubernetes API: no token in the pod
             pod_spec["automountServiceAccountToken"] = False
-        # part-of lets the chart's network policy admit training pods to the bundled object store.
-        labels = {"app.kubernetes.io/part-of": "harvest", "harvest/job-id": job.job_id}
         return {"replicas": count, "restartPolicy": "ExitCode",
-                "template": {"metadata": {"labels": labels}, "spec": pod_spec}}
+                "template": {"metadata": {"labels": _pod_labels(job)}, "spec": pod_spec}}
 
     # -- API calls ----------------------------------------------------------------------------------------
     def _client(self) -> Any:
@@ -209,3 +206,8 @@ def _message(exc: Any) -> str:
         return str(json.loads(exc.body).get("message", exc.body))
     except (TypeError, ValueError, AttributeError):
         return str(exc.body or exc.reason)
+
+
+def _pod_labels(job: JobSpec) -> dict[str, str]:
+    """part-of lets the chart's network policy admit training pods to the bundled object store."""
+    return {"app.kubernetes.io/part-of": "harvest", "harvest/job-id": job.job_id}
