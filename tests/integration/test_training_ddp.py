@@ -7,14 +7,10 @@ Each test writes a real snapshot (PNG images + manifest) into a LocalObjectStore
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import torch
@@ -22,45 +18,9 @@ import torch
 from harvest.common.objectstore import LocalObjectStore
 from harvest.common.runs import RunReader
 from harvest.training.datasets import TORCHVISION_IO, ssl_splits, synthetic_shapes, write_snapshot
+from tests.harness.training_runs import Workspace, max_difference, wait_for_step
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings(f"ignore:{TORCHVISION_IO}")]
-
-BASE = ["train.batch_size=8", "algorithm.uratio=2", "data.resolution=16", "model.width=8", "model.norm=group",
-        "train.deterministic=true", "optim.lr=0.3", "algorithm.threshold=0.5", "train.flush_seconds=0",
-        "train.log_every=5", "train.eval_every=1000", "dist.cpu_threads=1"]
-
-
-@dataclass
-class Workspace:
-    root: Path
-    store: LocalObjectStore
-    snapshot: str
-    truth: str
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "HARVEST_STORE_BACKEND": "local", "HARVEST_STORE_LOCAL_ROOT": str(self.root / "store"),
-                "HARVEST_TRAINING_CACHE_DIR": str(self.root / "cache"),
-                "HARVEST_TRAINING_WORK_DIR": str(self.root / "work"), "HARVEST_LOG_FORMAT": "text"}
-
-    def command(self, nproc: int, run_dir: str, overrides: list[str], snapshot: str | None = None) -> list[str]:
-        sets = [arg for o in [*BASE, f"data.unlabeled_truth={self.truth}", *overrides] for arg in ("--set", o)]
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-                "-m", "harvest.training", "--snapshot", snapshot or self.snapshot, "--config", "quick",
-                "--run-dir", run_dir, *sets]
-
-    def train(self, nproc: int, run_dir: str, overrides: list[str], snapshot: str | None = None,
-              check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(self.command(nproc, run_dir, overrides, snapshot), env=self.env(), text=True,
-                              capture_output=True, timeout=120)
-        if check and done.returncode != 0:
-            raise AssertionError(f"training failed ({done.returncode}):\n{done.stderr[-4000:]}")
-        return done
-
-    def final(self, run_dir: str) -> dict[str, object]:
-        ref = RunReader(self.store, run_dir).latest_checkpoint()
-        assert ref is not None, f"no checkpoint in {run_dir}"
-        return torch.load(RunReader(self.store, run_dir).download_checkpoint(ref, self.root / "final.pt"),
-                          weights_only=False)
 
 
 @pytest.fixture(scope="module")
@@ -75,18 +35,13 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     yield Workspace(root, store, manifest.snapshot_id, truth)
 
 
-def _max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
-    assert a.keys() == b.keys()
-    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
-
-
 def test_two_ranks_reach_the_parameters_of_one_rank_with_the_same_global_batch(workspace: Workspace) -> None:
     steps = ["train.steps=20", "algorithm.name=fixmatch"]
     workspace.train(1, "runs/ddp-1", steps)
     workspace.train(2, "runs/ddp-2", steps)
     one, two = workspace.final("runs/ddp-1"), workspace.final("runs/ddp-2")
     assert one["step"] == two["step"] == 20 and two["world_size"] == 2
-    assert _max_difference(one["model"], two["model"]) < 1e-5  # type: ignore[arg-type]
+    assert max_difference(one["model"], two["model"]) < 1e-5  # type: ignore[arg-type]
     metrics = RunReader(workspace.store, "runs/ddp-2").metrics()
     assert any(r["kind"] == "train" and r.get("mask_rate", 0) > 0 for r in metrics)  # the SSL loss was active
 
@@ -106,21 +61,12 @@ def test_per_class_state_is_identical_on_all_ranks(workspace: Workspace, algorit
         assert state["time_p"] != 0.25  # moved from its 1/C start
 
 
-def _wait_for_step(workspace: Workspace, run_dir: str, step: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and process.poll() is None:
-        if any(r.get("step", 0) >= step for r in RunReader(workspace.store, run_dir).metrics()):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"run did not reach step {step} (exit code {process.poll()})")
-
-
 def test_sigterm_then_restart_finishes_with_the_uninterrupted_parameters(workspace: Workspace) -> None:
     overrides = ["train.steps=150", "algorithm.name=flexmatch", "train.checkpoint_every=100"]
     workspace.train(2, "runs/straight", overrides)
     process = subprocess.Popen(workspace.command(2, "runs/preempted", overrides), env=workspace.env(), text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _wait_for_step(workspace, "runs/preempted", 10, process)
+    wait_for_step(workspace, "runs/preempted", 10, process)
     process.send_signal(signal.SIGTERM)  # what Slurm/Kubernetes send before preemption; torchrun forwards it
     output, _ = process.communicate(timeout=90)
     assert process.returncode != 0, output[-3000:]
@@ -130,7 +76,7 @@ def test_sigterm_then_restart_finishes_with_the_uninterrupted_parameters(workspa
     straight, resumed = workspace.final("runs/straight"), workspace.final("runs/preempted")
     assert resumed["step"] == 150
     for part in ("model", "ema", "algorithm"):
-        assert _max_difference(straight[part], resumed[part]) == 0.0, part  # type: ignore[arg-type]
+        assert max_difference(straight[part], resumed[part]) == 0.0, part  # type: ignore[arg-type]
     events = [r["event"] for r in RunReader(workspace.store, "runs/preempted").metrics() if r["kind"] == "event"]
     assert events == ["preempted", "completed"]
 

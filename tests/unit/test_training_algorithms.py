@@ -10,6 +10,7 @@ from harvest.training.algorithms import ALGORITHMS, Batch, build
 from harvest.training.algorithms.flexmatch import FlexMatch
 from harvest.training.config import AlgorithmConfig, ModelConfig
 from harvest.training.distributed import Comm, DistEnv
+from harvest.training.dual_network import DualNetwork
 from harvest.training.models import build_model
 
 pytestmark = pytest.mark.unit
@@ -21,13 +22,16 @@ def _batch(n_lb: int = 8, mu: int = 2) -> Batch:
     n = n_lb * mu
     return Batch(torch.randn(n_lb, 3, 16, 16, generator=g), torch.arange(n_lb) % C,
                  torch.randn(n, 3, 16, 16, generator=g), torch.randn(n, 3, 16, 16, generator=g),
-                 torch.arange(n) % C, torch.arange(n))
+                 torch.arange(n) % C, torch.arange(n), idx_lb=torch.arange(n_lb))
 
 
 @pytest.mark.parametrize("name", sorted(ALGORITHMS))
 def test_train_step_gives_a_finite_loss_with_gradients(name: str) -> None:
-    model = build_model(ModelConfig(width=8), 3, C)
-    algorithm = build(AlgorithmConfig(name=name, threshold=0.2), C, 64, 100, Comm(DistEnv()))
+    def one() -> torch.nn.Module:
+        return build_model(ModelConfig(width=8), 3, C)
+
+    model = one() if ALGORITHMS[name].networks == 1 else DualNetwork(one)
+    algorithm = build(AlgorithmConfig(name=name, threshold=0.2), C, 64, 100, Comm(DistEnv()), labeled_size=8)
     algorithm.attach_teacher(build_model(ModelConfig(width=8), 3, C).eval())
     result = algorithm.train_step(model, _batch(), step=50)
     result.loss.backward()

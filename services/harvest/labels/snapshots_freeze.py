@@ -117,10 +117,12 @@ def split_entries(items: Sequence[FrozenItem], options: FreezeOptions) -> list[M
     ordered = sorted(items, key=lambda i: i.item_id)
     labeled = [i for i in ordered if i.label is not None]
     unlabeled = [i for i in ordered if i.label is None]
+    # Validation measures the model against the truth: weak (noisy) labels join it only when nothing else can.
+    trusted = [i for i in labeled if not i.noisy] or labeled
     validation: set[str] = set()
     if options.split_strategy == STRATIFIED:
         by_class: dict[str, list[FrozenItem]] = defaultdict(list)
-        for item in labeled:
+        for item in trusted:
             by_class[item.label or ""].append(item)
         for name in sorted(by_class):
             members = by_class[name][:]
@@ -128,7 +130,7 @@ def split_entries(items: Sequence[FrozenItem], options: FreezeOptions) -> list[M
             count = _validation_count(len(members), options.validation_fraction, stratified=True)
             validation.update(i.item_id for i in members[:count])
     else:
-        members = labeled[:]
+        members = trusted[:]
         rng.shuffle(members)
         count = _validation_count(len(members), options.validation_fraction, stratified=False)
         validation.update(i.item_id for i in members[:count])

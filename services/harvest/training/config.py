@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AlgorithmName = Literal["supervised", "pseudo_label", "mean_teacher", "fixmatch", "flexmatch", "freematch",
-                        "softmatch"]
+                        "softmatch", "coteaching", "dividemix"]
 Arch = Literal["small_cnn", "resnet18", "resnet50", "wrn28_2", "wrn28_8"]
 
 
@@ -56,6 +56,9 @@ class ModelConfig(_Strict):
                              "SyncBatchNorm is unavailable.")
     pretrained: Path | None = Field(None, description="Local state-dict file; nothing is downloaded.")
     sync_bn: bool = Field(True, description="Convert BatchNorm to SyncBatchNorm on CUDA with > 1 process.")
+    init_weights_key: str | None = Field(
+        None, description="Object-store key of weights to start from (a registered backbone or classifier's "
+                          "`models/<id>/weights.pt`); downloaded by the job, loaded like `pretrained`.")
 
 
 class AugmentConfig(_Strict):
@@ -77,6 +80,17 @@ class AlgorithmConfig(_Strict):
     lambda_ent: float = Field(0.01, ge=0, description="FreeMatch self-adaptive fairness weight.")
     n_sigma: float = Field(2.0, gt=0, description="SoftMatch Gaussian width.")
     dist_align: bool = Field(True, description="SoftMatch distribution alignment.")
+    noise_rate: float | None = Field(
+        None, ge=0, lt=1, description="Co-teaching: fraction of each batch to drop as likely mislabeled. None: "
+                                      "estimated from the two-component loss mixture after the warm-up.")
+    noisy_warmup: float = Field(0.1, ge=0, lt=1, description="Noisy-label algorithms: fraction of the steps "
+                                "trained with plain cross-entropy (before networks memorize wrong labels) "
+                                "before samples are split into clean and noisy.")
+    refresh_every: int = Field(0, ge=0, description="Noisy-label algorithms: steps between per-sample loss "
+                               "passes over the labeled set (mixture refit); 0: once per pass over that set.")
+    clean_threshold: float = Field(0.5, gt=0, lt=1, description="DivideMix: clean probability above which a "
+                                   "labeled image keeps its (refined) label.")
+    sharpen_temperature: float = Field(0.5, gt=0, le=1, description="DivideMix: label-refinement sharpening.")
 
 
 class OptimConfig(_Strict):

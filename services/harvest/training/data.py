@@ -9,6 +9,10 @@
 3. Samplers draw the *global* batch from a permutation seeded by (seed, epoch), and each rank takes its
    slice; so the images one step sees do not depend on the number of processes.
 
+Weak labels (entries flagged `noisy`, e.g. a web-scraped import) are training labels only for the
+noisy-label algorithms (`weak_labels=True`); every other algorithm treats those images as unlabeled, so
+a wrong label never becomes ground truth.
+
 A missing, corrupt or undecodable image stops the job with a message that names it.
 """
 
@@ -21,7 +25,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -35,7 +39,7 @@ from harvest.common.snapshots import Manifest, ManifestEntry
 from harvest.training.distributed import Comm
 
 log = logging.getLogger(__name__)
-DECODED_FORMAT = 1
+DECODED_FORMAT = 2
 # torchvision 0.29 deprecates torchvision.io in favour of TorchCodec, which this image does not ship.
 warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision")
 
@@ -127,6 +131,7 @@ class TrainingData:
     validation_labels: torch.Tensor
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    labeled_items: tuple[str, ...] = ()  # labels-service item id of each labeled image (for per-item results)
 
     def to(self, device: torch.device) -> TrainingData:
         fields = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(self).items()}
@@ -134,15 +139,22 @@ class TrainingData:
 
 
 def _decoded_path(cache_root: Path, manifest: Manifest, resolution: int, channels: int, truth_key: str | None,
-                  with_labeled: bool) -> Path:
+                  with_labeled: bool, weak_labels: bool) -> Path:
     tag = hashlib.sha256(json.dumps([DECODED_FORMAT, manifest.snapshot_id, resolution, channels, truth_key,
-                                     with_labeled]).encode()).hexdigest()[:16]
+                                     with_labeled, weak_labels]).encode()).hexdigest()[:16]
     return cache_root / "decoded" / f"{manifest.snapshot_id}-{resolution}px-{channels}c-{tag}.pt"
 
 
-def _build(manifest: Manifest, cache: NodeCache, resolution: int, channels: int, truth: dict[str, str],
-           with_labeled: bool) -> dict[str, object]:
-    entries = list(manifest.entries)
+def training_entries(manifest: Manifest, weak_labels: bool) -> list[ManifestEntry]:
+    """The manifest's entries as this job uses them: weak labels move to the unlabeled split unless used."""
+    if weak_labels:
+        return list(manifest.entries)
+    return [replace(e, split="unlabeled", label=None) if e.noisy and e.split == "labeled" else e
+            for e in manifest.entries]
+
+
+def _build(entries: list[ManifestEntry], manifest: Manifest, cache: NodeCache, resolution: int, channels: int,
+           truth: dict[str, str], with_labeled: bool) -> dict[str, object]:
     paths = cache.fetch_all(entries)
     with ThreadPoolExecutor(cache.workers) as pool:
         images = list(pool.map(lambda pe: decode(pe[0], pe[1], resolution, channels), zip(paths, entries,
@@ -168,22 +180,33 @@ def _build(manifest: Manifest, cache: NodeCache, resolution: int, channels: int,
     return {"format": DECODED_FORMAT, "classes": list(manifest.classes), "labeled": labeled, "labels": lb_labels,
             "pool": pool, "pool_truth": pool_truth, "validation": stack("validation"),
             "validation_labels": labels("validation"),
+            "labeled_items": [e.item_id for e in entries if e.split == "labeled"],
             "mean": train.mean(dim=(0, 2, 3)).tolist(), "std": train.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()}
 
 
 def prepare(manifest: Manifest, store: ObjectStore, cache_root: Path, comm: Comm, *, resolution: int, channels: int,
-            truth_key: str | None = None, with_labeled: bool = True, workers: int = 16) -> TrainingData:
+            truth_key: str | None = None, with_labeled: bool = True, weak_labels: bool = False,
+            workers: int = 16) -> TrainingData:
     """Download + decode on each node's leader (once; reused on restart), then load on every local rank."""
-    if not manifest.split("labeled"):
+    entries = training_entries(manifest, weak_labels)
+    if not any(e.split == "labeled" for e in entries):
+        if manifest.split("labeled"):
+            raise InvalidArgument(f"snapshot {manifest.snapshot_id} has only weak (noisy-flagged) labels, which "
+                                  "this algorithm does not train on: choose coteaching or dividemix, or label a "
+                                  "few images per class")
         raise InvalidArgument(f"snapshot {manifest.snapshot_id} has no labeled images: label a few per class first")
-    target = _decoded_path(cache_root, manifest, resolution, channels, truth_key, with_labeled)
+    if any(e.noisy for e in manifest.split("validation")):
+        log.warning("the validation split holds weak (noisy-flagged) labels: accuracy is measured against "
+                    "labels that may be wrong")
+    target = _decoded_path(cache_root, manifest, resolution, channels, truth_key, with_labeled, weak_labels)
 
     def build_once() -> None:
         if target.is_file():
             log.info("reusing decoded snapshot", extra={"path": str(target)})
             return
         truth = json.loads(store.get(truth_key)) if truth_key else {}
-        tensors = _build(manifest, NodeCache(cache_root, store, workers), resolution, channels, truth, with_labeled)
+        tensors = _build(entries, manifest, NodeCache(cache_root, store, workers), resolution, channels, truth,
+                         with_labeled)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}")
         torch.save(tensors, tmp)
@@ -193,7 +216,8 @@ def prepare(manifest: Manifest, store: ObjectStore, cache_root: Path, comm: Comm
     comm.on_node_leader(build_once)
     raw = torch.load(target, mmap=True, weights_only=True)
     return TrainingData(tuple(raw["classes"]), raw["labeled"], raw["labels"], raw["pool"], raw["pool_truth"],
-                        raw["validation"], raw["validation_labels"], tuple(raw["mean"]), tuple(raw["std"]))
+                        raw["validation"], raw["validation_labels"], tuple(raw["mean"]), tuple(raw["std"]),
+                        tuple(raw["labeled_items"]))
 
 
 def mix_seed(*parts: int) -> int:

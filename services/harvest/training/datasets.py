@@ -33,10 +33,13 @@ warnings.filterwarnings("ignore", message=TORCHVISION_IO)
 
 
 def write_snapshot(store: ObjectStore, images: torch.Tensor, labels: Sequence[int], splits: Sequence[str],
-                   classes: Sequence[str], *, project: str = "bench", seed: int = 0) -> tuple[Manifest, str]:
+                   classes: Sequence[str], *, project: str = "bench", seed: int = 0,
+                   noisy: Sequence[bool] | None = None) -> tuple[Manifest, str]:
     """Store PNGs + manifest; unlabeled entries carry no label, their truth goes to a side object whose key
-    is returned (for `data.unlabeled_truth`, i.e. pseudo-label accuracy in metrics)."""
+    is returned (for `data.unlabeled_truth`, i.e. pseudo-label accuracy in metrics). `noisy` flags labels
+    as weak (a noisy import)."""
     entries, truth = [], {}
+    flags = list(noisy) if noisy is not None else [False] * len(splits)
     for number, (image, label, split) in enumerate(zip(images, labels, splits, strict=True)):
         png = encode_png(image.to(torch.uint8).contiguous()).numpy().tobytes()
         digest = hashlib.sha256(png).hexdigest()
@@ -48,7 +51,7 @@ def write_snapshot(store: ObjectStore, images: torch.Tensor, labels: Sequence[in
             truth[key] = name
         entries.append(ManifestEntry(key, digest, int(image.shape[-1]), int(image.shape[-2]),
                                      None if split == "unlabeled" else name, split,  # type: ignore[arg-type]
-                                     item_id=f"item-{number}"))
+                                     item_id=f"item-{number}", noisy=flags[number] and split != "unlabeled"))
     manifest = snapshots.build(project, classes, entries, seed=seed)
     store.put(snapshots.manifest_key(manifest.snapshot_id), snapshots.dumps(manifest),
               content_type="application/x-ndjson")

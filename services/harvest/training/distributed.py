@@ -106,6 +106,13 @@ class Comm:
             dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
         return tensor
 
+    def broadcast_(self, tensor: torch.Tensor, src: int = 0) -> torch.Tensor:
+        """Overwrite in place with rank `src`'s copy: results a library computed on every rank (which may
+        differ in the last bits across machines) become one agreed value."""
+        if self.active:
+            dist.broadcast(tensor, src)
+        return tensor
+
     def gather_cat(self, tensor: torch.Tensor) -> torch.Tensor:
         """Concatenate equal-shaped tensors of every rank in rank order (= the global batch order)."""
         if not self.active:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -33,11 +34,16 @@ from harvest.training.checkpoint import Checkpointer, PreemptionFlag
 from harvest.training.config import TrainingConfig
 from harvest.training.data import InfiniteSampler, TrainingData, mix_seed, prepare
 from harvest.training.distributed import Comm, device_for
-from harvest.training.models import build_model
+from harvest.training.dual_network import DualNetwork, publishable, stacked_logits
+from harvest.training.models import build_model, load_pretrained
 from harvest.training.optim import EMA, build_optimizer, build_schedule
 
 log = logging.getLogger(__name__)
 MODEL_FORMAT = "harvest.model/1"
+#: Per-item noisy-label scores of noisy-label algorithms; the inference service sends them to labels.
+SUSPECTED_ERRORS_FILE = "suspected_errors.jsonl"
+#: Items whose label is more likely wrong than right are written to it.
+SUSPECT_THRESHOLD = 0.5
 
 
 @dataclass
@@ -61,15 +67,19 @@ class Trainer:
         self.cuda = self.device.type == "cuda"
         self.channels_last = self.cuda if cfg.train.channels_last is None else cfg.train.channels_last
         self._setup_determinism()
+        self.store, self.work_dir = store, work_dir
+        algorithm_cls = algorithms.ALGORITHMS[cfg.algorithm.name]
         data = prepare(manifest, store, cfg.data.cache_dir or cache_dir, comm, resolution=cfg.data.resolution,
                        channels=cfg.data.channels, truth_key=cfg.data.unlabeled_truth,
-                       with_labeled=cfg.data.unlabeled_includes_labeled, workers=cfg.data.download_workers)
+                       with_labeled=cfg.data.unlabeled_includes_labeled, weak_labels=algorithm_cls.uses_noisy_labels,
+                       workers=cfg.data.download_workers)
         self.data: TrainingData = data.to(self.device) if self.cuda and cfg.data.on_device else data
-        self.model = self._build_model()
+        self.model = self._build_model(algorithm_cls.networks)
         self.ema = EMA(self.model, copy.deepcopy(self.model), cfg.train.ema_decay)
         self.net = self._wrap(self.model)
         self.algorithm = algorithms.build(cfg.algorithm, len(data.classes), max(1, len(data.pool)), cfg.train.steps,
-                                          comm).to(self.device)
+                                          comm, labeled_size=len(data.labeled),
+                                          batch_size=cfg.train.batch_size).to(self.device)
         self.algorithm.attach_teacher(self.ema.module)
         self.optimizer = build_optimizer(self.model, cfg)
         self.schedule = build_schedule(self.optimizer, cfg)
@@ -92,6 +102,7 @@ class Trainer:
         self.checkpointer.writer = self.writer
         self.preemption = PreemptionFlag()
         self.last_eval: dict[str, Any] = {}
+        self.published_network = 0  # of a pair: the one with the better validation accuracy
 
     # -- setup ---------------------------------------------------------------------------------------------
     def _setup_determinism(self) -> None:
@@ -105,9 +116,17 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
 
-    def _build_model(self) -> nn.Module:
+    def _build_model(self, networks: int) -> nn.Module:
         cfg = self.cfg
-        model = build_model(cfg.model, cfg.data.channels, len(self.manifest.classes))
+        initial = self._initial_weights()
+
+        def one() -> nn.Module:
+            network = build_model(cfg.model, cfg.data.channels, len(self.manifest.classes))
+            if initial is not None:
+                load_pretrained(network, initial)
+            return network
+
+        model = one() if networks == 1 else DualNetwork(one)
         if self.comm.world_size > 1 and _has_batchnorm(model):
             if self.cuda and cfg.model.sync_bn:
                 model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -118,6 +137,16 @@ class Trainer:
                             "loss integrity.")
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         return model.to(self.device, memory_format=memory_format)
+
+    def _initial_weights(self) -> Path | None:
+        """`model.init_weights_key` (a registered backbone or classifier) fetched into the scratch dir."""
+        key = self.cfg.model.init_weights_key
+        if not key:
+            return None
+        target = self.work_dir / "init" / "weights.pt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.store.download(key, target)
+        return target
 
     def _wrap(self, model: nn.Module) -> Any:
         net: Any = model
@@ -174,7 +203,8 @@ class Trainer:
     def _batch(self, step: int) -> Batch:
         data, aug = self.data, self.augmenter
         lb = self.lb_sampler.local(self.lb_sampler.next_global()).to(data.labeled.device)
-        batch = Batch(aug.weak(data.labeled[lb], step, 0), data.labels[lb].to(self.device, non_blocking=True))
+        batch = Batch(aug.weak(data.labeled[lb], step, 0), data.labels[lb].to(self.device, non_blocking=True),
+                      idx_lb=lb)
         if self.ulb_sampler is None:
             return batch
         global_idx = self.ulb_sampler.next_global()
@@ -192,9 +222,11 @@ class Trainer:
     def images_per_step(self) -> int:
         """Images through the network per optimizer step, all ranks together (for images/s)."""
         views = {"none": 0, "weak": 1, "weak+strong": 2, "weak+weak": 2}[self.views]
-        return self.cfg.train.batch_size * (1 + self.cfg.algorithm.uratio * views)
+        return self.cfg.train.batch_size * (1 + self.cfg.algorithm.uratio * views) * self.algorithm.networks
 
     def train_step(self, step: int) -> dict[str, torch.Tensor]:
+        if self.algorithm.wants_sample_losses(step):
+            self.algorithm.update_sample_losses(self.sample_losses()[0], step)
         torch.manual_seed(mix_seed(self.cfg.train.seed, step, self.comm.rank))  # dropout etc.: resumable
         batch = self._batch(step)
         self.model.train()
@@ -262,11 +294,38 @@ class Trainer:
         if self.writer is not None:
             self.writer.log({"kind": "event", "step": step, "event": name, **fields}, flush=True)
 
+    @torch.no_grad()
+    def sample_losses(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each network's cross-entropy against the given label, (networks, labeled), and the networks' mean
+        prediction, (labeled,), for every labeled image. Each rank computes a contiguous share in eval mode;
+        all ranks then hold the whole, in order (one all-gather)."""
+        images, labels = self.data.labeled, self.data.labels
+        n, k = len(images), self.algorithm.networks
+        share = -(-n // self.comm.world_size)
+        start = min(n, self.comm.rank * share)
+        rows = torch.zeros(share, k + 1, device=self.device)  # k losses, then the predicted class
+        self.model.eval()
+        for offset, chunk in zip(range(0, share, self.cfg.train.eval_batch),
+                                 torch.arange(start, min(n, start + share)).split(self.cfg.train.eval_batch),
+                                 strict=False):
+            idx = chunk.to(images.device)
+            with self._autocast():
+                logits = stacked_logits(self.model(self.augmenter.normalize(images[idx]))).float()
+            truth = labels[idx].to(self.device)
+            for j in range(k):
+                rows[offset:offset + len(chunk), j] = F.cross_entropy(logits[j], truth, reduction="none")
+            rows[offset:offset + len(chunk), k] = logits.softmax(-1).mean(0).argmax(-1).float()
+        self.model.train()
+        everyone = self.comm.gather_cat(rows)[:n]
+        return everyone[:, :k].T.contiguous(), everyone[:, k].long()
+
     @torch.inference_mode()
     def evaluate(self, step: int) -> dict[str, Any]:
-        """EMA model on this rank's share of the validation split; confusion matrix summed over ranks."""
-        c = len(self.manifest.classes)
-        confusion = torch.zeros(c * c, dtype=torch.int64, device=self.device)
+        """EMA model on this rank's share of the validation split; confusion matrices summed over ranks.
+
+        With two networks both are measured and the better one is the one the package publishes."""
+        c, k = len(self.manifest.classes), self.algorithm.networks
+        confusion = torch.zeros(k, c * c, dtype=torch.int64, device=self.device)
         images, labels = self.data.validation, self.data.validation_labels
         if len(images) == 0:
             return {}
@@ -275,29 +334,54 @@ class Trainer:
         for chunk in mine.split(self.cfg.train.eval_batch):
             idx = chunk.to(images.device)
             with self._autocast():
-                predicted = model(self.augmenter.normalize(images[idx])).argmax(-1)
+                predicted = stacked_logits(model(self.augmenter.normalize(images[idx]))).argmax(-1)
             truth = labels[idx].to(self.device)
-            # index_put_ with accumulate has a deterministic CUDA kernel (bincount does not).
-            confusion.index_put_((truth * c + predicted,), torch.ones_like(truth), accumulate=True)
-        matrix = self.comm.sum_(confusion).view(c, c).cpu()
+            for j in range(k):  # index_put_ with accumulate has a deterministic CUDA kernel (bincount does not)
+                confusion[j].index_put_((truth * c + predicted[j],), torch.ones_like(truth), accumulate=True)
+        matrices = self.comm.sum_(confusion).view(k, c, c).cpu()
+        accuracies = [float(m.diag().sum() / m.sum().clamp_min(1)) for m in matrices]
+        self.published_network = max(range(k), key=accuracies.__getitem__)
+        matrix = matrices[self.published_network]
         rows = matrix.sum(1).clamp_min(1)
-        result = {"kind": "eval", "step": step, "accuracy": float(matrix.diag().sum() / matrix.sum().clamp_min(1)),
+        result = {"kind": "eval", "step": step, "accuracy": accuracies[self.published_network],
                   "per_class_accuracy": dict(zip(self.manifest.classes, (matrix.diag() / rows).tolist(),
                                                  strict=True)),
                   "confusion": matrix.tolist(), "validation_images": int(matrix.sum())}
+        if k > 1:
+            result["network_accuracy"] = accuracies
         if self.writer is not None:
             self.writer.log(result, flush=True)
         return result
 
+    def _suspected_errors(self, step: int) -> bytes | None:
+        """Noisy-label algorithms: refit the clean/noisy split on the final networks (collective) and list
+        the labeled items more likely mislabeled than not, with the class the networks predict instead."""
+        if self.algorithm.noisy_scores() is None:
+            return None
+        losses, predicted = self.sample_losses()
+        self.algorithm.update_sample_losses(losses, step)
+        scores = self.algorithm.noisy_scores()
+        assert scores is not None
+        classes, given = self.manifest.classes, self.data.labels.tolist()
+        lines = []
+        for i in (scores.cpu() > SUSPECT_THRESHOLD).nonzero().flatten().tolist():
+            if self.data.labeled_items[i]:
+                lines.append(json.dumps({"item_id": self.data.labeled_items[i], "score": round(float(scores[i]), 4),
+                                         "given_class": classes[given[i]],
+                                         "suggested_class": classes[int(predicted[i])]}))
+        return "".join(f"{line}\n" for line in lines).encode()
+
     def _finish(self, step: int) -> None:
         """Rank 0 publishes the model package: EMA weights, class names, preprocessing, final metrics."""
+        suspects = self._suspected_errors(step)
         if self.writer is None:
             self.comm.barrier()
             return
         import io
 
         buffer = io.BytesIO()
-        torch.save({k: v.cpu() for k, v in self.ema.module.state_dict().items()}, buffer)
+        network = publishable(self.ema.module, self.published_network)
+        torch.save({k: v.cpu() for k, v in network.state_dict().items()}, buffer)
         weights_key = self.writer.put_bytes("model/weights.pt", buffer.getvalue())
         package = {"format": MODEL_FORMAT, "snapshot_id": self.manifest.snapshot_id,
                    "classes": list(self.manifest.classes), "model": self.cfg.model.model_dump(mode="json"),
@@ -306,6 +390,8 @@ class Trainer:
                                      "resize": "bilinear, antialiased, to a square", "scale": 1 / 255,
                                      "mean": list(self.data.mean), "std": list(self.data.std)},
                    "metrics": {k: v for k, v in self.last_eval.items() if k != "kind"}}
+        if suspects is not None:
+            package["suspected_errors"] = self.writer.put_bytes(SUSPECTED_ERRORS_FILE, suspects, "application/x-ndjson")
         self.writer.put_bytes("model/model.json", json.dumps(package, indent=2).encode(), "application/json")
         self._event(step, "completed", model=weights_key)
         self.writer.flush()

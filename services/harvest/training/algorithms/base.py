@@ -32,6 +32,7 @@ class Batch:
     x_ulb_s: torch.Tensor | None = None
     y_ulb: torch.Tensor | None = None
     idx_ulb_global: torch.Tensor | None = None
+    idx_lb: torch.Tensor | None = None  # this rank's labeled images, as indices into the labeled set
 
 
 @dataclass
@@ -46,13 +47,19 @@ class Algorithm(nn.Module):
     teacher: nn.Module | None
 
     name: ClassVar[str]
+    #: Networks trained side by side (2: the engine builds a `DualNetwork`, logits come as (2, N, C)).
+    networks: ClassVar[int] = 1
+    #: Whether weak (noisy-flagged) labels of a snapshot are training labels; others treat them as unlabeled.
+    uses_noisy_labels: ClassVar[bool] = False
     #: What the engine builds for the unlabeled batch: nothing, one weak view, weak + strong, or two weak views.
     unlabeled_views: ClassVar[Literal["none", "weak", "weak+strong", "weak+weak"]] = "weak+strong"
 
-    def __init__(self, cfg: AlgorithmConfig, num_classes: int, pool_size: int, total_steps: int, comm: Comm) -> None:
+    def __init__(self, cfg: AlgorithmConfig, num_classes: int, pool_size: int, total_steps: int, comm: Comm, *,
+                 labeled_size: int = 0, batch_size: int = 1) -> None:
         super().__init__()
         self.cfg, self.num_classes, self.pool_size, self.total_steps, self.comm = (
             cfg, num_classes, pool_size, total_steps, comm)
+        self.labeled_size, self.batch_size = labeled_size, batch_size
         object.__setattr__(self, "teacher", None)  # not a submodule: not in state_dict, not moved by .to()
 
     def attach_teacher(self, teacher: nn.Module) -> None:
@@ -61,6 +68,17 @@ class Algorithm(nn.Module):
 
     def train_step(self, model: Model, batch: Batch, step: int) -> StepResult:
         raise NotImplementedError
+
+    def wants_sample_losses(self, step: int) -> bool:
+        """Whether the engine should pass per-sample losses over the labeled set before this step."""
+        return False
+
+    def update_sample_losses(self, losses: torch.Tensor, step: int) -> None:
+        """(networks, labeled images) cross-entropy against the given labels, identical on every rank."""
+
+    def noisy_scores(self) -> torch.Tensor | None:
+        """Per labeled image, the probability its label is wrong (noisy-label algorithms), else None."""
+        return None
 
     @staticmethod
     def forward_all(model: Model, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
