@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harvest.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from harvest.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from harvest.common.snapshots import manifest_key
 from harvest.scheduler.core import SchedulerCore, SubmitRequest
 from harvest.scheduler.launchers.base import LaunchStatus, Phase
@@ -223,3 +223,40 @@ def test_logs_of_a_queued_job_are_not_available_yet(setup) -> None:  # noqa: ANN
     core.launch(job_id)
     launcher.log_text = b"a\nb\nc\npartial"
     assert list(core.logs(caller(), job_id, 2, None, False, "", lambda: True)) == [("b\nc\n", 6)]
+
+
+def _register_package(core: SchedulerCore, model_id: str, snapshot: str, **network: object) -> None:
+    package = {"format": "harvest.model/1", "snapshot_id": snapshot, "classes": ["a", "b"], "kind": "backbone",
+               "model": {"arch": "small_cnn", "width": 32, "norm": "group", **network},
+               "preprocessing": {"resolution": 32, "channels": 3, "mean": [0.5] * 3, "std": [0.25] * 3}}
+    core.store.put(f"models/{model_id}/model.json", json.dumps(package).encode())
+    core.store.put(f"models/{model_id}/weights.pt", b"weights")
+
+
+def test_init_model_starts_the_job_from_a_registered_model_of_the_same_shape(setup) -> None:  # noqa: ANN001
+    core, _, _ = setup
+    _register_package(core, "m1", "snap-a")
+    view = core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", init_model_id="m1"))
+    assert view.row.init_model_id == "m1"
+    assert "model.init_weights_key=models/m1/weights.pt" in view.row.training_args
+    assert "--set model.init_weights_key=models/m1/weights.pt" in view.row.rendered_spec
+
+
+def test_init_model_is_refused_with_what_to_change(setup) -> None:  # noqa: ANN001
+    core, _, _ = setup
+    _register_package(core, "wide", "snap-a", width=16)
+    _register_package(core, "theirs", "snap-b")
+    with pytest.raises(InvalidArgument, match=r"model.width=16 \(this job: 32\)"):
+        core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", init_model_id="wide"))
+    with pytest.raises(PermissionDenied, match="does not belong to project p1"):
+        core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", init_model_id="theirs"))
+    with pytest.raises(NotFound, match="not a registered model"):
+        core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", init_model_id="nope"))
+    with pytest.raises(NotFound, match="not a registered model"):
+        core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", init_model_id="../x"))
+    with pytest.raises(InvalidArgument, match="give init_model_id instead"):
+        core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a",
+                                                overrides={"model.init_weights_key": "models/theirs/weights.pt"}))
+    wide = core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", init_model_id="wide",
+                                                   overrides={"model.width": "16"}))
+    assert "model.init_weights_key=models/wide/weights.pt" in wide.row.training_args

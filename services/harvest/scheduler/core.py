@@ -19,13 +19,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import yaml
 from sqlalchemy.exc import IntegrityError
 
 from harvest.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from harvest.common.objectstore import ObjectStore
+from harvest.common.objectstore import ObjectStore, check_key
 from harvest.common.peers import Caller
 from harvest.common.runs import RunReader
 from harvest.common.snapshots import manifest_key
+from harvest.inference import package as packages
 from harvest.scheduler import presets
 from harvest.scheduler.jobs import Event, JobFilter, JobStore
 from harvest.scheduler.labels_link import LabelsLink
@@ -39,6 +41,9 @@ from harvest.scheduler.states import ACTIVE, State
 log = logging.getLogger(__name__)
 
 KINDS = {0: 1, 1: 1}  # unspecified means SSL training
+#: Model config fields that decide the shape of a network's weights, per architecture.
+SHAPE_FIELDS: dict[str, tuple[str, ...]] = {"small_cnn": ("arch", "width", "norm"), "resnet18": ("arch", "small_stem"),
+                                            "resnet50": ("arch", "small_stem")}
 PRETRAINING = 2
 LOG_TAIL_LINES = 100
 MAX_LOG_MESSAGE = 1024 * 1024
@@ -112,9 +117,6 @@ class SchedulerCore:
                                   "program yet; submit SSL training (kind unspecified)")
         if request.kind not in KINDS:
             raise InvalidArgument(f"unknown job kind {request.kind}")
-        if request.init_model_id:
-            raise InvalidArgument("init_model_id is not supported by this deployment's training program yet; "
-                                  "leave it empty")
         backend = request.backend or self.backends[0]
         if backend not in self.backends:
             raise InvalidArgument(f"backend {backend!r} is not enabled here; enabled: {', '.join(self.backends)}")
@@ -130,6 +132,13 @@ class SchedulerCore:
                                    steps=request.steps, global_batch_size=request.global_batch_size,
                                    overrides=request.overrides, resources=request.resources,
                                    max_nodes=self.settings.max_nodes, max_gpus=self.settings.max_gpus_per_node)
+        if request.init_model_id:
+            start = self._init_weights(request.project_id, request.init_model_id, resolved)
+            resolved = presets.resolve(request.preset, algorithm=request.algorithm, backbone=request.backbone,
+                                       steps=request.steps, global_batch_size=request.global_batch_size,
+                                       overrides=request.overrides, resources=request.resources,
+                                       max_nodes=self.settings.max_nodes, max_gpus=self.settings.max_gpus_per_node,
+                                       init_weights_key=start)
         if backend == "local" and resolved.resources.nodes != 1:
             raise InvalidArgument(f"the local backend runs on one node; resources.nodes is {resolved.resources.nodes}"
                                   " (choose slurm or kubeflow for several nodes)")
@@ -140,7 +149,7 @@ class SchedulerCore:
                      kind=KINDS[request.kind], preset=resolved.preset, algorithm=resolved.algorithm,
                      backbone=resolved.backbone, overrides=dict(request.overrides),
                      training_args=list(resolved.training_args), backend=backend,
-                     resources=_resources_dict(resolved.resources), init_model_id="",
+                     resources=_resources_dict(resolved.resources), init_model_id=request.init_model_id,
                      display_name=request.display_name, job_name=job_name(job_id), run_dir=f"runs/{job_id}/",
                      resolved_config=resolved.config_yaml, total_steps=resolved.total_steps,
                      request_id=request.request_id or job_id, created_by=caller.principal.user_id,
@@ -290,6 +299,35 @@ class SchedulerCore:
         if header.get("project_id") != project_id:
             raise FailedPrecondition(f"snapshot {snapshot_id!r} belongs to another project; choose one of project "
                                      f"{project_id!r}")
+
+    def _init_weights(self, project_id: str, model_id: str, resolved: presets.Resolved) -> str:
+        """The weights key of a registered model (backbone or classifier) of this project whose network has
+        the shape this job trains; otherwise a message saying what to choose."""
+        prefix = packages.model_prefix(model_id)
+        try:
+            check_key(prefix + packages.PACKAGE_FILE)
+            package = packages.parse(self.store.get(prefix + packages.PACKAGE_FILE), f"model {model_id}")
+        except (NotFound, InvalidArgument):
+            raise NotFound(f"init_model_id {model_id!r} is not a registered model; pick one from ListModels") from None
+        try:
+            with self.store.open(manifest_key(package.snapshot_id)) as handle:
+                owner = json.loads(handle.readline() or b"{}").get("project_id")
+        except (NotFound, InvalidArgument):
+            owner = None
+        if owner != project_id:
+            raise PermissionDenied(f"model {model_id} does not belong to project {project_id}")
+        config = yaml.safe_load(resolved.config_yaml)
+        wanted = {k: config["model"].get(k) for k in SHAPE_FIELDS.get(config["model"]["arch"], ("arch",))}
+        given = {k: package.network.get(k, wanted[k] if k != "arch" else None) for k in wanted}
+        if given != wanted:
+            differences = ", ".join(f"model.{k}={given[k]} (this job: {wanted[k]})" for k in wanted
+                                    if given[k] != wanted[k])
+            raise InvalidArgument(f"model {model_id} cannot initialize this job: its network has {differences}; "
+                                  "choose the same backbone and sizes")
+        if package.preprocessing.channels != config["data"]["channels"]:
+            raise InvalidArgument(f"model {model_id} takes {package.preprocessing.channels}-channel images, this job "
+                                  f"{config['data']['channels']}: set overrides data.channels accordingly")
+        return prefix + packages.WEIGHTS_FILE
 
     # == background side (Celery tasks) =====================================================================
     def spec(self, row: JobRow) -> JobSpec:

@@ -20,6 +20,8 @@ from harvest.training.config import PRESETS, AlgorithmName, Arch, load_config
 ALGORITHMS: tuple[str, ...] = get_args(AlgorithmName)
 BACKBONES: tuple[str, ...] = get_args(Arch)
 
+INIT_WEIGHTS_FIELD = "model.init_weights_key"
+
 DESCRIPTIONS = {
     "quick": "CPU, small CNN, FixMatch; minutes on a laptop. Digits with 40 labels: ~85-95% accuracy.",
     "standard": "One GPU, WRN-28-2, FixMatch, 100k steps; CIFAR-10-like with 40 labels ~90-93% in ~8 h.",
@@ -49,7 +51,8 @@ class Resolved:
 
 def resolve(preset: str, *, algorithm: str = "", backbone: str = "", steps: int | None = None,
             global_batch_size: int | None = None, overrides: dict[str, str] | None = None,
-            resources: dict[str, Any] | None = None, max_nodes: int = 64, max_gpus: int = 16) -> Resolved:
+            resources: dict[str, Any] | None = None, max_nodes: int = 64, max_gpus: int = 16,
+            init_weights_key: str = "") -> Resolved:
     """Validate a request's training choices and fill the preset's defaults; InvalidArgument says what to fix."""
     preset = preset or "quick"
     if preset not in PRESETS:
@@ -75,7 +78,11 @@ def resolve(preset: str, *, algorithm: str = "", backbone: str = "", steps: int 
     for key, value in sorted((overrides or {}).items()):
         if not key or "=" in key or key.startswith(".") or key.endswith("."):
             raise InvalidArgument(f"override key {key!r} must be a dotted config field such as 'optim.lr'")
+        if key == INIT_WEIGHTS_FIELD:
+            raise InvalidArgument(f"{INIT_WEIGHTS_FIELD} is set by the scheduler: give init_model_id instead")
         args.append(f"{key}={value}")
+    if init_weights_key:
+        args.append(f"{INIT_WEIGHTS_FIELD}={init_weights_key}")
     try:
         config = load_config(preset, args)
     except (ValueError, ValidationError) as exc:
