@@ -11,14 +11,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import subprocess
-import sys
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
 import numpy as np
@@ -30,18 +26,13 @@ from harvest.client import HarvestClient, paginate
 from harvest.common import snapshots
 from harvest.common.auth import Role
 from harvest.common.objectstore import LocalObjectStore
-from harvest.common.server import HarvestServer, ServerConfig
-from harvest.common.settings import ClientSettings, EndpointSettings, ObjectStoreSettings, ServerSettings
-from harvest.inference.service import InferenceService, build_inference
-from harvest.inference.servicer import register_inference
-from harvest.inference.settings import InferenceSettings
-from harvest.labels.storage_handoff import GrpcStorageHandoff
-from harvest.storage.service import StorageService, build_storage
-from harvest.storage.servicer import register_storage
+from harvest.common.settings import ClientSettings, EndpointSettings
+from harvest.inference.service import InferenceService
+from harvest.storage.service import StorageService
 from harvest.training.datasets import TORCHVISION_IO, find_mnist_5k, load_mnist_5k
 from harvest.v1 import common_pb2, inference_pb2, labels_pb2
-from tests.harness.servers import free_port
-from tests.integration.labels_server import LabelsUnderTest, running_labels
+from tests.harness.platform import Platform, running_platform
+from tests.integration.labels_server import LabelsUnderTest
 
 # Training dominates (~1 min on 2 idle cores); the limit leaves room for cores shared with other jobs.
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings(f"ignore:{TORCHVISION_IO}"), pytest.mark.timeout(900)]
@@ -117,37 +108,20 @@ def _items(client: HarvestClient, project_id: str) -> list[labels_pb2.Item]:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
-    root = tmp_path_factory.mktemp("inference-loop")
-    storage_port = free_port()
-    handoff = GrpcStorageHandoff(EndpointSettings(storage_address=f"127.0.0.1:{storage_port}"))
-    store_settings = ObjectStoreSettings(local_root=root / "objects")
-    with running_labels(f"sqlite:///{root / 'labels.db'}", handoff) as labels:
-        peers = EndpointSettings(labels_address=labels.address, storage_address=f"127.0.0.1:{storage_port}")
-        storage = build_storage(root, store_settings=store_settings, endpoints=peers)
-        config = ServerConfig(server=ServerSettings(metrics_port=0, max_workers=32), auth=labels.auth)
-        storage_server = HarvestServer("storage", register_storage(storage.servicer), config,
-                                       port=storage_port).start()
-        inference = build_inference(root, settings=InferenceSettings(db_url=f"sqlite:///{root / 'inference.db'}"),
-                                    store_settings=store_settings, endpoints=peers)
-        inference_server = HarvestServer("inference", register_inference(inference.core), config, port=0).start()
-        addresses = EndpointSettings(labels_address=labels.address, storage_address=f"127.0.0.1:{storage_port}",
-                                     inference_address=f"127.0.0.1:{inference_server.port}")
-        expert = labels.user("eve", Role.EXPERT)
-        project, _ = labels.project(expert, "digits", classes=tuple(str(d) for d in range(10)))
-        loop = Loop(labels, storage, inference, addresses, LocalObjectStore(root / "objects"), expert, project, {}, {})
+    with running_platform(tmp_path_factory.mktemp("inference-loop")) as running:
+        expert = running.labels.user("eve", Role.EXPERT)
+        project, _ = running.labels.project(expert, "digits", classes=tuple(str(d) for d in range(10)))
+        loop = Loop(running.labels, running.storage, running.inference, running.addresses, running.store, expert,
+                    project, {}, {})
         try:
-            _ingest_label_train(loop, root)
+            _ingest_label_train(loop, running)
             yield loop
         finally:
             for client in loop.clients:
                 client.close()
-            inference_server.stop(0)
-            inference.close()
-            storage_server.stop(0)
-            storage.close()
 
 
-def _ingest_label_train(loop: Loop, root: Path) -> None:
+def _ingest_label_train(loop: Loop, running: Platform) -> None:
     images, digits = load_mnist_5k(find_mnist_5k())
     chosen = torch.cat([torch.nonzero(digits == d).flatten()[:PER_CLASS] for d in range(10)])
     files, truth_by_image = [], {}
@@ -168,14 +142,7 @@ def _ingest_label_train(loop: Loop, root: Path) -> None:
     frozen = client.labels.FreezeSnapshot(labels_pb2.FreezeSnapshotRequest(
         project_id=project_id, options=common_pb2.FreezeOptions(validation_fraction=0.2, seed=3))).snapshot
     loop.job_id = "job-digits-1"
-    env = {**os.environ, "HARVEST_STORE_BACKEND": "local", "HARVEST_STORE_LOCAL_ROOT": str(root / "objects"),
-           "HARVEST_TRAINING_CACHE_DIR": str(root / "cache"), "HARVEST_TRAINING_WORK_DIR": str(root / "work"),
-           "HARVEST_LOG_FORMAT": "text"}
-    sets = [arg for o in TRAINING for arg in ("--set", o)]
-    done = subprocess.run([sys.executable, "-m", "harvest.training", "--snapshot", frozen.snapshot_id, "--config",
-                           "quick", "--run-dir", f"runs/{loop.job_id}", *sets], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    running.train(frozen.snapshot_id, loop.job_id, TRAINING)
     # More labels after training, some deliberately wrong: what the suspected-error detector must find.
     labeled = set(i.item_id for i in _items(client, project_id) if i.class_id)
     rng = np.random.default_rng(11)

@@ -156,6 +156,20 @@ def test_confident_learning_flags_labels_another_class_claims() -> None:
     assert [(s.index, s.suggested) for s in found] == [(4, 0)] and found[0].score == pytest.approx(0.9)
 
 
+def test_a_nearly_impossible_label_is_flagged_even_when_no_class_is_confident() -> None:
+    # class 2 is hard (its members reach only ~0.6), so the last item's 0.55 for class 2 clears no
+    # threshold; but its given class 0 gets 0.05 against a typical 0.9: it is flagged, suggesting class 2
+    probabilities = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.9, 0.05],
+                              [0.3, 0.1, 0.6], [0.2, 0.2, 0.6], [0.05, 0.4, 0.55]])
+    labels = np.array([0, 0, 1, 1, 2, 2, 0])
+    found = confident_learning(probabilities, labels)
+    assert [(s.index, s.suggested) for s in found] == [(6, 2)]
+    probabilities[6] = [0.3, 0.1, 0.6]  # 0.6 now clears t_2: off the confident joint's diagonal
+    assert [s.index for s in confident_learning(probabilities, labels)] == [6]
+    probabilities[6] = [0.3, 0.4, 0.3]  # doubtful but plausible (0.3 against a typical 0.7): not flagged
+    assert confident_learning(probabilities, labels) == []
+
+
 def test_flipped_labels_rank_first_among_clustered_embeddings() -> None:
     rng = np.random.default_rng(0)
     centers = rng.normal(0, 6, (4, 16))

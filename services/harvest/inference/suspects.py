@@ -8,8 +8,10 @@ on a few hundred dimensions) and truly out of sample.
 
 Then, per class j, the threshold t_j is the mean out-of-sample probability of j over items labeled j. An
 item labeled y is suspected when some other class k clears its own threshold (p_k >= t_k) and is the most
-probable of the classes that do: it lands off the diagonal of the confident joint. Its score is
-1 - p_y (self-confidence ranking, the best ranking in the paper's comparison), and the suggestion is k.
+probable of the classes that do: it lands off the diagonal of the confident joint. When no class clears its
+threshold, an item is still suspected if another class is the most probable and p_y is under a quarter of
+t_y (the joint alone never flags a wrong label whose true class is a hard one). Its score is 1 - p_y
+(self-confidence ranking, the best ranking in the paper's comparison), and the suggestion is k.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import numpy as np
 
 #: Fewer labeled items than this, or a single class: nothing is flagged (no basis for an estimate).
 MIN_ITEMS = 10
+#: Below this fraction of its class's mean confidence, a given label is flagged even off the confident joint.
+UNLIKELY_FRACTION = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +71,12 @@ def confident_learning(probabilities: np.ndarray, labels: np.ndarray) -> list[Su
             thresholds[j] = probabilities[members, j].mean()
     confident = probabilities >= thresholds[None, :]
     masked = np.where(confident, probabilities, -1.0)
-    best = masked.argmax(axis=1)
-    flagged = confident.any(axis=1) & (best != labels)
+    best = np.where(confident.any(axis=1), masked.argmax(axis=1), probabilities.argmax(axis=1))
     given = probabilities[np.arange(n), labels]
+    # Off the confident joint's diagonal; or no class clears its threshold, the model prefers another class
+    # and gives the given one under a quarter of that class's typical confidence (an item nearly certainly
+    # mislabeled, which the joint alone never flags when its true class is a hard one).
+    flagged = (best != labels) & (confident.any(axis=1) | (given < thresholds[labels] * UNLIKELY_FRACTION))
     found = [Suspicion(int(i), float(np.clip(1.0 - given[i], 0.0, 1.0)), int(best[i])) for i in np.flatnonzero(flagged)]
     return sorted(found, key=lambda s: -s.score)
 
