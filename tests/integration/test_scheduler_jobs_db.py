@@ -260,3 +260,25 @@ def test_init_model_is_refused_with_what_to_change(setup) -> None:  # noqa: ANN0
     wide = core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", init_model_id="wide",
                                                    overrides={"model.width": "16"}))
     assert "model.init_weights_key=models/wide/weights.pt" in wide.row.training_args
+
+
+def test_pretraining_jobs_resolve_their_own_presets_and_run_the_pretrain_task(setup) -> None:  # noqa: ANN001
+    core, _, _ = setup
+    view = core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", kind=2,
+                                                   preset="quick_dino", steps=400))
+    row = view.row
+    assert row.kind == 2 and row.algorithm == "dino" and row.preset == "quick_dino" and row.total_steps == 400
+    assert "--task pretrain --snapshot snap-a --config quick_dino" in row.rendered_spec
+    assert "local_crops: 4" in row.resolved_config
+    simclr = core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", kind=2, algorithm="simclr",
+                                                     preset="quick_dino", overrides={"augment.local_crops": "0"}))
+    assert simclr.row.algorithm == "simclr" and "objective.name=simclr" in simclr.row.training_args
+    with pytest.raises(InvalidArgument, match="pretrains with simclr, dino"):
+        core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", kind=2, algorithm="fixmatch"))
+    with pytest.raises(InvalidArgument, match="unknown pretraining preset"):
+        core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", kind=2, preset="nope"))
+    with pytest.raises(InvalidArgument, match="local_crops applies to objective.name=dino only"):
+        core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", kind=2, algorithm="simclr",
+                                                preset="quick_dino"))
+    training = core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a"))
+    assert "--task" not in training.row.rendered_spec and training.row.kind == 1

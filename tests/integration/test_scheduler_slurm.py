@@ -188,5 +188,9 @@ def test_rpcs_validate_input_and_membership(stack: Stack) -> None:
     assert rpc_code(lambda: stack.client(outsider).scheduler.GetJob(S.GetJobRequest(job_id=some))) == \
         grpc.StatusCode.PERMISSION_DENIED
     presets = scheduler.ListPresets(S.ListPresetsRequest())
-    assert [p.name for p in presets.presets] == ["quick", "standard", "hpc"]
+    training = [p.name for p in presets.presets if p.kind == S.JOB_KIND_SSL_TRAINING]
+    pretraining = {p.name: p for p in presets.presets if p.kind == S.JOB_KIND_SELF_SUPERVISED_PRETRAINING}
+    assert training == ["quick", "standard", "hpc"]
+    assert list(pretraining) == ["quick", "quick_dino", "standard", "hpc", "hpc_dino"]
+    assert pretraining["hpc_dino"].algorithm == "dino" and pretraining["hpc_dino"].resources.nodes == 4
     assert list(presets.backends) == [S.BACKEND_SLURM]

@@ -40,7 +40,7 @@ from harvest.scheduler.states import ACTIVE, State
 
 log = logging.getLogger(__name__)
 
-KINDS = {0: 1, 1: 1}  # unspecified means SSL training
+KINDS = {0: 1, 1: 1, 2: 2}  # unspecified means SSL training; 2: self-supervised pretraining
 #: Model config fields that decide the shape of a network's weights, per architecture.
 SHAPE_FIELDS: dict[str, tuple[str, ...]] = {"small_cnn": ("arch", "width", "norm"), "resnet18": ("arch", "small_stem"),
                                             "resnet50": ("arch", "small_stem")}
@@ -112,9 +112,6 @@ class SchedulerCore:
             raise InvalidArgument("request_id must be at most 64 characters")
         if len(request.display_name) > 256:
             raise InvalidArgument("display_name must be at most 256 characters")
-        if request.kind == PRETRAINING:
-            raise InvalidArgument("self-supervised pretraining jobs are not offered by this deployment's training "
-                                  "program yet; submit SSL training (kind unspecified)")
         if request.kind not in KINDS:
             raise InvalidArgument(f"unknown job kind {request.kind}")
         backend = request.backend or self.backends[0]
@@ -128,17 +125,19 @@ class SchedulerCore:
                 self._check_member(caller, earlier.project_id)
                 return self.view(earlier)
         self._check_project(caller, request.project_id)
+        task = presets.PRETRAIN if request.kind == PRETRAINING else presets.TRAIN
         resolved = presets.resolve(request.preset, algorithm=request.algorithm, backbone=request.backbone,
                                    steps=request.steps, global_batch_size=request.global_batch_size,
                                    overrides=request.overrides, resources=request.resources,
-                                   max_nodes=self.settings.max_nodes, max_gpus=self.settings.max_gpus_per_node)
+                                   max_nodes=self.settings.max_nodes, max_gpus=self.settings.max_gpus_per_node,
+                                   task=task)
         if request.init_model_id:
             start = self._init_weights(request.project_id, request.init_model_id, resolved)
             resolved = presets.resolve(request.preset, algorithm=request.algorithm, backbone=request.backbone,
                                        steps=request.steps, global_batch_size=request.global_batch_size,
                                        overrides=request.overrides, resources=request.resources,
                                        max_nodes=self.settings.max_nodes, max_gpus=self.settings.max_gpus_per_node,
-                                       init_weights_key=start)
+                                       init_weights_key=start, task=task)
         if backend == "local" and resolved.resources.nodes != 1:
             raise InvalidArgument(f"the local backend runs on one node; resources.nodes is {resolved.resources.nodes}"
                                   " (choose slurm or kubeflow for several nodes)")
@@ -332,7 +331,8 @@ class SchedulerCore:
     # == background side (Celery tasks) =====================================================================
     def spec(self, row: JobRow) -> JobSpec:
         return JobSpec(row.job_id, row.job_name, row.project_id, row.snapshot_id, row.preset,
-                       tuple(row.training_args), ResourceSpec(**row.resources), self.job_env)
+                       tuple(row.training_args), ResourceSpec(**row.resources), self.job_env,
+                       presets.PRETRAIN if row.kind == PRETRAINING else presets.TRAIN)
 
     def launch(self, job_id: str) -> str:
         """Submit a QUEUED job to its backend, or adopt what an earlier attempt submitted. Idempotent."""

@@ -16,9 +16,13 @@ from pydantic import ValidationError
 from harvest.common.errors import InvalidArgument
 from harvest.scheduler.spec import ResourceSpec
 from harvest.training.config import PRESETS, AlgorithmName, Arch, load_config
+from harvest.training.pretraining.config import PRESETS as PRETRAIN_PRESETS
+from harvest.training.pretraining.config import ObjectiveName, load_pretrain_config
 
 ALGORITHMS: tuple[str, ...] = get_args(AlgorithmName)
+OBJECTIVES: tuple[str, ...] = get_args(ObjectiveName)
 BACKBONES: tuple[str, ...] = get_args(Arch)
+TRAIN, PRETRAIN = "train", "pretrain"
 
 INIT_WEIGHTS_FIELD = "model.init_weights_key"
 
@@ -27,6 +31,16 @@ DESCRIPTIONS = {
     "standard": "One GPU, WRN-28-2, FixMatch, 100k steps; CIFAR-10-like with 40 labels ~90-93% in ~8 h.",
     "hpc": "Multi-node GPUs, WRN-28-8, FlexMatch, LARS; CIFAR-100-like ~70-75% in ~3 h on 16 A100.",
 }
+PRETRAIN_DESCRIPTIONS = {
+    "quick": "CPU, small CNN, SimCLR, 1,000 steps: a backbone for the quick preset in minutes.",
+    "quick_dino": "CPU, small CNN, DINO with 2 global + 4 local crops.",
+    "standard": "One GPU, ResNet-18, SimCLR, batch 512, LARS, 20k steps.",
+    "hpc": "Multi-node GPUs, ResNet-50, SimCLR, global batch 4,096, LARS with warm-up.",
+    "hpc_dino": "Multi-node GPUs, ResNet-50, DINO with multi-crop, global batch 1,024, LARS.",
+}
+#: Which SSL preset's default resources a pretraining preset takes.
+PRETRAIN_RESOURCES = {"quick": "quick", "quick_dino": "quick", "standard": "standard", "hpc": "hpc",
+                      "hpc_dino": "hpc"}
 
 #: Resources each preset asks for by default.
 DEFAULT_RESOURCES: dict[str, ResourceSpec] = {
@@ -52,17 +66,24 @@ class Resolved:
 def resolve(preset: str, *, algorithm: str = "", backbone: str = "", steps: int | None = None,
             global_batch_size: int | None = None, overrides: dict[str, str] | None = None,
             resources: dict[str, Any] | None = None, max_nodes: int = 64, max_gpus: int = 16,
-            init_weights_key: str = "") -> Resolved:
-    """Validate a request's training choices and fill the preset's defaults; InvalidArgument says what to fix."""
+            init_weights_key: str = "", task: str = TRAIN) -> Resolved:
+    """Validate a request's training choices and fill the preset's defaults; InvalidArgument says what to fix.
+
+    `task` "pretrain" resolves a self-supervised pretraining job: its presets, and `algorithm` names the
+    objective (simclr, dino)."""
+    pretrain = task == PRETRAIN
+    known, choices, field = ((PRETRAIN_PRESETS, OBJECTIVES, "objective.name") if pretrain
+                             else (PRESETS, ALGORITHMS, "algorithm.name"))
     preset = preset or "quick"
-    if preset not in PRESETS:
-        raise InvalidArgument(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)} (ListPresets)")
+    if preset not in known:
+        what = "pretraining preset" if pretrain else "preset"
+        raise InvalidArgument(f"unknown {what} {preset!r}; choose one of {', '.join(known)} (ListPresets)")
     args: list[str] = []
     if algorithm:
-        if algorithm not in ALGORITHMS:
-            raise InvalidArgument(f"unknown or unsupported algorithm {algorithm!r}; this deployment trains "
-                                  f"{', '.join(ALGORITHMS)}")
-        args.append(f"algorithm.name={algorithm}")
+        if algorithm not in choices:
+            raise InvalidArgument(f"unknown or unsupported algorithm {algorithm!r}; this deployment "
+                                  f"{'pretrains with' if pretrain else 'trains'} {', '.join(choices)}")
+        args.append(f"{field}={algorithm}")
     if backbone:
         if backbone not in BACKBONES:
             raise InvalidArgument(f"unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
@@ -84,15 +105,18 @@ def resolve(preset: str, *, algorithm: str = "", backbone: str = "", steps: int 
     if init_weights_key:
         args.append(f"{INIT_WEIGHTS_FIELD}={init_weights_key}")
     try:
-        config = load_config(preset, args)
+        config = (load_pretrain_config if pretrain else load_config)(preset, args)
     except (ValueError, ValidationError) as exc:
-        raise InvalidArgument(f"invalid training config: {_first_error(exc)}") from None
-    spec = _resources(preset, resources or {}, max_nodes, max_gpus)
+        raise InvalidArgument(f"invalid {'pretraining' if pretrain else 'training'} config: "
+                              f"{_first_error(exc)}") from None
+    spec = _resources(PRETRAIN_RESOURCES.get(preset, "quick") if pretrain else preset, resources or {}, max_nodes,
+                      max_gpus)
     try:
         config.per_rank_batch(spec.world_size)
     except ValueError as exc:
         raise InvalidArgument(str(exc)) from None
-    return Resolved(preset, config.algorithm.name, config.model.arch, tuple(args), spec,
+    chosen = config.objective.name if pretrain else config.algorithm.name  # type: ignore[union-attr]
+    return Resolved(preset, chosen, config.model.arch, tuple(args), spec,
                     yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), config.train.steps)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import yaml
 
 from harvest.common.auth import caller_token, current_principal
 from harvest.common.errors import InvalidArgument
@@ -105,6 +106,14 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
                                  global_batch_size=config.train.batch_size, backend=default_backend,
                                  resources=resources_message(presets.DEFAULT_RESOURCES[name]),
                                  config_yaml=presets.resolve(name).config_yaml)
+        for name in presets.PRETRAIN_PRESETS:
+            resolved = presets.resolve(name, task=presets.PRETRAIN)
+            settings = yaml.safe_load(resolved.config_yaml)
+            response.presets.add(name=name, description=presets.PRETRAIN_DESCRIPTIONS.get(name, ""),
+                                 kind=scheduler_pb2.JOB_KIND_SELF_SUPERVISED_PRETRAINING, algorithm=resolved.algorithm,
+                                 backbone=resolved.backbone, steps=resolved.total_steps,
+                                 global_batch_size=settings["train"]["batch_size"], backend=default_backend,
+                                 resources=resources_message(resolved.resources), config_yaml=resolved.config_yaml)
         return response
 
 

@@ -41,6 +41,7 @@ class JobSpec:
     training_args: tuple[str, ...]  # `section.field=value` overrides for `--set`
     resources: ResourceSpec
     env: dict[str, str] = field(default_factory=dict)
+    task: str = "train"  # or "pretrain": self-supervised pretraining of a backbone
 
     @property
     def run_dir(self) -> str:
@@ -48,7 +49,8 @@ class JobSpec:
 
     def training_argv(self) -> list[str]:
         """Arguments of `python -m harvest.training` (after the module name)."""
-        argv = ["--snapshot", self.snapshot_id, "--config", self.preset, "--run-dir", self.run_dir]
+        argv = ["--task", self.task] if self.task != "train" else []
+        argv += ["--snapshot", self.snapshot_id, "--config", self.preset, "--run-dir", self.run_dir]
         for override in self.training_args:
             argv += ["--set", override]
         return argv

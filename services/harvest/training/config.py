@@ -132,7 +132,26 @@ class DistConfig(_Strict):
     cpu_threads: int = Field(0, ge=0, description="Intra-op threads per process; 0: cores / local ranks.")
 
 
-class TrainingConfig(_Strict):
+class GlobalBatch:
+    """Loss integrity, shared by every job config with `train.batch_size` (global) and an `optim` section."""
+
+    train: TrainConfig
+    optim: OptimConfig
+
+    def per_rank_batch(self, world_size: int) -> int:
+        """One rank's share of the global batch; refuses a global batch the world size does not divide."""
+        if self.train.batch_size % world_size:
+            raise ValueError(f"train.batch_size={self.train.batch_size} is not divisible by the world size "
+                             f"{world_size}; choose a multiple so every process takes an equal share")
+        return self.train.batch_size // world_size
+
+    def learning_rate(self) -> float:
+        """`optim.lr` is given for `optim.reference_batch`; scaled linearly to the global batch."""
+        scale = self.train.batch_size / self.optim.reference_batch if self.optim.scale_lr else 1.0
+        return self.optim.lr * scale
+
+
+class TrainingConfig(GlobalBatch, _Strict):
     preset: str = "custom"
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
@@ -148,16 +167,6 @@ class TrainingConfig(_Strict):
             raise ValueError("optim.warmup_steps must be smaller than train.steps")
         return self
 
-    def per_rank_batch(self, world_size: int) -> int:
-        """The labeled batch of one rank; refuses a global batch the world size does not divide."""
-        if self.train.batch_size % world_size:
-            raise ValueError(f"train.batch_size={self.train.batch_size} is not divisible by the world size "
-                             f"{world_size}; choose a multiple so every process takes an equal share")
-        return self.train.batch_size // world_size
-
-    def learning_rate(self) -> float:
-        scale = self.train.batch_size / self.optim.reference_batch if self.optim.scale_lr else 1.0
-        return self.optim.lr * scale
 
 
 class TrainingSettings(BaseSettings):
@@ -212,21 +221,28 @@ def parse_override(text: str) -> dict[str, Any]:
     return value  # type: ignore[no-any-return]
 
 
-def load_config(source: str | dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> TrainingConfig:
-    """A preset name, a YAML file (which may name a `preset` to start from) or a dict, then `a.b=v` overrides."""
+def merge_config(source: str | dict[str, Any], overrides: list[str] | tuple[str, ...], presets: dict[str, Any], *,
+                 what: str = "preset") -> dict[str, Any]:
+    """The raw config of a preset name, a YAML file (which may name a `preset` to start from) or a dict, with
+    `a.b=v` overrides applied; the caller validates it against its own schema."""
     if isinstance(source, dict):
         raw = source
-    elif source in PRESETS:
+    elif source in presets:
         raw = {"preset": source}
     else:
         path = Path(source)
         if not path.is_file():
-            raise ValueError(f"--config {source!r} is neither a preset ({', '.join(PRESETS)}) nor a YAML file")
+            raise ValueError(f"--config {source!r} is neither a {what} ({', '.join(presets)}) nor a YAML file")
         raw = yaml.safe_load(path.read_text()) or {}
     preset = raw.get("preset")
-    if preset is not None and preset not in PRESETS and preset != "custom":
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    data = _merge(PRESETS.get(preset or "", {}), raw)
+    if preset is not None and preset not in presets and preset != "custom":
+        raise ValueError(f"unknown {what} {preset!r}; choose one of {', '.join(presets)}")
+    data = _merge(presets.get(preset or "", {}), raw)
     for text in overrides:
         data = _merge(data, parse_override(text))
-    return TrainingConfig.model_validate(data)
+    return data
+
+
+def load_config(source: str | dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> TrainingConfig:
+    """A preset name, a YAML file (which may name a `preset` to start from) or a dict, then `a.b=v` overrides."""
+    return TrainingConfig.model_validate(merge_config(source, overrides, PRESETS))

@@ -9,11 +9,9 @@ steps, the preemption agreement.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,6 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
 from harvest.common.objectstore import ObjectStore
 from harvest.common.runs import RunReader, RunWriter
@@ -37,6 +34,7 @@ from harvest.training.distributed import Comm, device_for
 from harvest.training.dual_network import DualNetwork, publishable, stacked_logits
 from harvest.training.models import build_model, load_pretrained
 from harvest.training.optim import EMA, build_optimizer, build_schedule
+from harvest.training.runtime import autocast, place, setup_determinism, wrap
 
 log = logging.getLogger(__name__)
 MODEL_FORMAT = "harvest.model/1"
@@ -53,10 +51,6 @@ class Outcome:
     final_eval: dict[str, Any] = field(default_factory=dict)
 
 
-def _has_batchnorm(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-
-
 class Trainer:
     """One training run of one rank; `run()` trains to the configured step count or until preempted."""
 
@@ -66,7 +60,7 @@ class Trainer:
         self.device = device_for(comm.env)
         self.cuda = self.device.type == "cuda"
         self.channels_last = self.cuda if cfg.train.channels_last is None else cfg.train.channels_last
-        self._setup_determinism()
+        setup_determinism(mix_seed(cfg.train.seed, 0), cfg.train.deterministic, self.cuda)
         self.store, self.work_dir = store, work_dir
         algorithm_cls = algorithms.ALGORITHMS[cfg.algorithm.name]
         data = prepare(manifest, store, cfg.data.cache_dir or cache_dir, comm, resolution=cfg.data.resolution,
@@ -76,13 +70,13 @@ class Trainer:
         self.data: TrainingData = data.to(self.device) if self.cuda and cfg.data.on_device else data
         self.model = self._build_model(algorithm_cls.networks)
         self.ema = EMA(self.model, copy.deepcopy(self.model), cfg.train.ema_decay)
-        self.net = self._wrap(self.model)
+        self.net = wrap(self.model, comm, self.device, compile=cfg.train.compile)
         self.algorithm = algorithms.build(cfg.algorithm, len(data.classes), max(1, len(data.pool)), cfg.train.steps,
                                           comm, labeled_size=len(data.labeled),
                                           batch_size=cfg.train.batch_size).to(self.device)
         self.algorithm.attach_teacher(self.ema.module)
-        self.optimizer = build_optimizer(self.model, cfg)
-        self.schedule = build_schedule(self.optimizer, cfg)
+        self.optimizer = build_optimizer(self.model, cfg.optim, cfg.learning_rate())
+        self.schedule = build_schedule(self.optimizer, cfg.optim, cfg.train.steps)
         self.local_batch = cfg.per_rank_batch(comm.world_size)
         self.views = self.algorithm.unlabeled_views
         self.lb_sampler = InfiniteSampler(len(data.labeled), cfg.train.batch_size, mix_seed(cfg.train.seed, 1),
@@ -105,17 +99,6 @@ class Trainer:
         self.published_network = 0  # of a pair: the one with the better validation accuracy
 
     # -- setup ---------------------------------------------------------------------------------------------
-    def _setup_determinism(self) -> None:
-        torch.manual_seed(mix_seed(self.cfg.train.seed, 0))
-        if self.cfg.train.deterministic:
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.use_deterministic_algorithms(True)
-            torch.backends.cudnn.benchmark = False
-        elif self.cuda:
-            torch.backends.cudnn.benchmark = True
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
-
     def _build_model(self, networks: int) -> nn.Module:
         cfg = self.cfg
         initial = self._initial_weights()
@@ -127,16 +110,7 @@ class Trainer:
             return network
 
         model = one() if networks == 1 else DualNetwork(one)
-        if self.comm.world_size > 1 and _has_batchnorm(model):
-            if self.cuda and cfg.model.sync_bn:
-                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-                log.info("BatchNorm converted to SyncBatchNorm (statistics over the global batch)")
-            else:
-                log.warning("keeping per-rank BatchNorm: SyncBatchNorm needs CUDA (or is disabled); batch "
-                            "statistics now depend on the per-rank batch. Use model.norm=group on CPU for exact "
-                            "loss integrity.")
-        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
-        return model.to(self.device, memory_format=memory_format)
+        return place(model, self.comm, self.device, sync_bn=cfg.model.sync_bn, channels_last=self.channels_last)
 
     def _initial_weights(self) -> Path | None:
         """`model.init_weights_key` (a registered backbone or classifier) fetched into the scratch dir."""
@@ -147,20 +121,6 @@ class Trainer:
         target.parent.mkdir(parents=True, exist_ok=True)
         self.store.download(key, target)
         return target
-
-    def _wrap(self, model: nn.Module) -> Any:
-        net: Any = model
-        if self.comm.active:
-            net = DistributedDataParallel(model, device_ids=[self.device] if self.cuda else None,
-                                          gradient_as_bucket_view=True)
-        if self.cfg.train.compile:
-            net = torch.compile(net)
-        return net
-
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.cuda and self.cfg.train.amp:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     # -- state ---------------------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -230,7 +190,7 @@ class Trainer:
         torch.manual_seed(mix_seed(self.cfg.train.seed, step, self.comm.rank))  # dropout etc.: resumable
         batch = self._batch(step)
         self.model.train()
-        with self._autocast():
+        with autocast(self.device, self.cfg.train.amp):
             result = self.algorithm.train_step(self.net, batch, step)
         self.optimizer.zero_grad(set_to_none=True)
         result.loss.backward()
@@ -309,7 +269,7 @@ class Trainer:
                                  torch.arange(start, min(n, start + share)).split(self.cfg.train.eval_batch),
                                  strict=False):
             idx = chunk.to(images.device)
-            with self._autocast():
+            with autocast(self.device, self.cfg.train.amp):
                 logits = stacked_logits(self.model(self.augmenter.normalize(images[idx]))).float()
             truth = labels[idx].to(self.device)
             for j in range(k):
@@ -333,7 +293,7 @@ class Trainer:
         model = self.ema.module.eval()
         for chunk in mine.split(self.cfg.train.eval_batch):
             idx = chunk.to(images.device)
-            with self._autocast():
+            with autocast(self.device, self.cfg.train.amp):
                 predicted = stacked_logits(model(self.augmenter.normalize(images[idx]))).argmax(-1)
             truth = labels[idx].to(self.device)
             for j in range(k):  # index_put_ with accumulate has a deterministic CUDA kernel (bincount does not)

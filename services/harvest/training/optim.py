@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from harvest.training.config import OptimConfig, TrainingConfig
+from harvest.training.config import OptimConfig
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, object]]:
@@ -106,9 +106,8 @@ class LAMB(_TrustRatio):
             torch._foreach_add_(params, updates, alpha=-group["lr"])
 
 
-def build_optimizer(model: nn.Module, cfg: TrainingConfig) -> torch.optim.Optimizer:
-    o: OptimConfig = cfg.optim
-    lr = cfg.learning_rate()
+def build_optimizer(model: nn.Module, o: OptimConfig, lr: float) -> torch.optim.Optimizer:
+    """`lr` already scaled to the global batch (the configs' `learning_rate()`)."""
     groups = param_groups(model, o.weight_decay)
     if o.name == "lars":
         return LARS(groups, lr, o.momentum, o.trust_coefficient, o.nesterov)
@@ -118,9 +117,9 @@ def build_optimizer(model: nn.Module, cfg: TrainingConfig) -> torch.optim.Optimi
     return torch.optim.SGD(plain, lr=lr, momentum=o.momentum, nesterov=o.nesterov)
 
 
-def build_schedule(optimizer: torch.optim.Optimizer, cfg: TrainingConfig) -> LambdaLR:
+def build_schedule(optimizer: torch.optim.Optimizer, o: OptimConfig, total: int) -> LambdaLR:
     """Linear warm-up, then lr * cos(pi * f * progress) (f = 7/16 in FixMatch: ends at ~20% of lr)."""
-    warmup, total, fraction = cfg.optim.warmup_steps, cfg.train.steps, cfg.optim.cosine_fraction
+    warmup, fraction = o.warmup_steps, o.cosine_fraction
 
     def factor(step: int) -> float:
         if step < warmup:

@@ -37,7 +37,7 @@ def render() -> None:
 
 
 def _form(catalog: scheduler_pb2.ListPresetsResponse) -> TrainChoices:
-    presets = {p.name: p for p in catalog.presets}
+    presets = {p.name: p for p in catalog.presets if p.kind in (0, scheduler_pb2.JOB_KIND_SSL_TRAINING)}
     name = st.radio("Preset", list(presets), horizontal=True, key="train_preset",
                     captions=[p.description for p in presets.values()]) if presets else "quick"
     preset = presets.get(name or "quick")
