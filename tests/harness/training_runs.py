@@ -57,8 +57,9 @@ class Workspace:
 
 
 def max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+    """Largest absolute difference between two state dicts with the same keys (0 for empty ones)."""
     assert a.keys() == b.keys()
-    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
+    return max(((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].numel()), default=0.0)
 
 
 def wait_for_step(workspace: Workspace, run_dir: str, step: int, process: subprocess.Popen[str]) -> None:

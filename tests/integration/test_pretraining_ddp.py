@@ -7,14 +7,10 @@ head without BatchNorm keep the objectives exact across process counts on CPU.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import torch
@@ -31,6 +27,7 @@ from harvest.inference.service import MIGRATIONS
 from harvest.training.config import ModelConfig
 from harvest.training.datasets import TORCHVISION_IO, ssl_splits, synthetic_shapes, write_snapshot
 from harvest.training.models import build_model
+from tests.harness.training_runs import Workspace, max_difference, wait_for_step
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings(f"ignore:{TORCHVISION_IO}")]
 
@@ -46,83 +43,54 @@ OBJECTIVES = {"simclr": ["--config", "quick", "--set", "optim.name=lars", "--set
                        "--set", "objective.warmup_teacher_temp=0.02"]}
 
 
-@dataclass
-class Workspace:
-    root: Path
-    store: LocalObjectStore
-    snapshot: str
+class PretrainWorkspace(Workspace):
+    """The SSL workspace's store and environment, running `--task pretrain` instead."""
 
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "HARVEST_STORE_BACKEND": "local", "HARVEST_STORE_LOCAL_ROOT": str(self.root / "store"),
-                "HARVEST_TRAINING_CACHE_DIR": str(self.root / "cache"),
-                "HARVEST_TRAINING_WORK_DIR": str(self.root / "work"), "HARVEST_LOG_FORMAT": "text"}
-
-    def command(self, nproc: int, run_dir: str, objective: str, overrides: list[str]) -> list[str]:
+    def pretrain_command(self, nproc: int, run_dir: str, objective: str, overrides: list[str]) -> list[str]:
         sets = [arg for o in [*BASE, *overrides] for arg in ("--set", o)]
         return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                 "-m", "harvest.training", "--task", "pretrain", "--snapshot", self.snapshot, "--run-dir", run_dir,
                 *OBJECTIVES[objective], *sets]
 
     def pretrain(self, nproc: int, run_dir: str, objective: str, overrides: list[str]) -> None:
-        done = subprocess.run(self.command(nproc, run_dir, objective, overrides), env=self.env(), text=True,
-                              capture_output=True, timeout=120)
+        done = subprocess.run(self.pretrain_command(nproc, run_dir, objective, overrides), env=self.env(),
+                              text=True, capture_output=True, timeout=120)
         if done.returncode != 0:
             raise AssertionError(f"pretraining failed ({done.returncode}):\n{done.stderr[-4000:]}")
-
-    def final(self, run_dir: str) -> dict[str, object]:
-        reader = RunReader(self.store, run_dir)
-        ref = reader.latest_checkpoint()
-        assert ref is not None, f"no checkpoint in {run_dir}"
-        return torch.load(reader.download_checkpoint(ref, self.root / "final.pt"), weights_only=False)
 
     def losses(self, run_dir: str) -> list[float]:
         return [r["loss"] for r in RunReader(self.store, run_dir).metrics() if r["kind"] == "train"]
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PretrainWorkspace]:
     root = tmp_path_factory.mktemp("pretraining")
     store = LocalObjectStore(root / "store")
     images, labels = synthetic_shapes(24, num_classes=4, size=16)
     validation = torch.zeros(len(labels), dtype=torch.bool)
     validation[::6] = True
     manifest, _ = write_snapshot(store, images, labels.tolist(), ssl_splits(labels, 4, validation, 0), CLASSES)
-    yield Workspace(root, store, manifest.snapshot_id)
-
-
-def _max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
-    assert a.keys() == b.keys()
-    return max(((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].is_floating_point()),
-               default=0.0)
+    yield PretrainWorkspace(root, store, manifest.snapshot_id, "")
 
 
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))
-def test_two_ranks_follow_one_rank_with_the_same_global_batch(workspace: Workspace, objective: str) -> None:
+def test_two_ranks_follow_one_rank_with_the_same_global_batch(workspace: PretrainWorkspace, objective: str) -> None:
     steps = ["train.steps=10"]
     workspace.pretrain(1, f"runs/{objective}-1", objective, steps)
     workspace.pretrain(2, f"runs/{objective}-2", objective, steps)
     one, two = workspace.final(f"runs/{objective}-1"), workspace.final(f"runs/{objective}-2")
     assert one["step"] == two["step"] == 10 and two["world_size"] == 2
-    assert _max_difference(one["student"], two["student"]) < 1e-5  # type: ignore[arg-type]
-    assert _max_difference(one["objective"], two["objective"]) < 1e-5  # DINO: teacher and centre  # type: ignore[arg-type]
+    assert max_difference(one["student"], two["student"]) < 1e-5  # type: ignore[arg-type]
+    assert max_difference(one["objective"], two["objective"]) < 1e-5  # DINO: teacher and centre  # type: ignore[arg-type]
     assert workspace.losses(f"runs/{objective}-1") == pytest.approx(workspace.losses(f"runs/{objective}-2"), abs=1e-5)
 
 
-def _wait_for_step(workspace: Workspace, run_dir: str, step: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and process.poll() is None:
-        if any(r.get("step", 0) >= step for r in RunReader(workspace.store, run_dir).metrics()):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"run did not reach step {step} (exit code {process.poll()})")
-
-
-def test_sigterm_then_resume_ends_where_an_uninterrupted_run_does(workspace: Workspace) -> None:
+def test_sigterm_then_resume_ends_where_an_uninterrupted_run_does(workspace: PretrainWorkspace) -> None:
     overrides = ["train.steps=120", "train.checkpoint_every=100"]
     workspace.pretrain(2, "runs/straight", "dino", overrides)
-    process = subprocess.Popen(workspace.command(2, "runs/preempted", "dino", overrides), env=workspace.env(),
+    process = subprocess.Popen(workspace.pretrain_command(2, "runs/preempted", "dino", overrides), env=workspace.env(),
                                text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _wait_for_step(workspace, "runs/preempted", 10, process)
+    wait_for_step(workspace, "runs/preempted", 10, process)
     process.send_signal(signal.SIGTERM)  # what Slurm/Kubernetes send before preemption; torchrun forwards it
     output, _ = process.communicate(timeout=90)
     assert process.returncode != 0, output[-3000:]  # torchrun's own code (1 or 143); the job's: next test
@@ -132,17 +100,17 @@ def test_sigterm_then_resume_ends_where_an_uninterrupted_run_does(workspace: Wor
     straight, resumed = workspace.final("runs/straight"), workspace.final("runs/preempted")
     assert resumed["step"] == 120
     for part in ("student", "objective"):
-        assert _max_difference(straight[part], resumed[part]) == 0.0, part  # type: ignore[arg-type]
+        assert max_difference(straight[part], resumed[part]) == 0.0, part  # type: ignore[arg-type]
     events = [r["event"] for r in RunReader(workspace.store, "runs/preempted").metrics() if r["kind"] == "event"]
     assert events == ["preempted", "completed"]
 
 
-def test_a_single_process_job_exits_143_on_sigterm_and_0_once_resumed(workspace: Workspace) -> None:
-    torchrun = workspace.command(1, "runs/single", "simclr", ["train.steps=400"])
+def test_a_single_process_job_exits_143_on_sigterm_and_0_once_resumed(workspace: PretrainWorkspace) -> None:
+    torchrun = workspace.pretrain_command(1, "runs/single", "simclr", ["train.steps=400"])
     command = [sys.executable, *torchrun[torchrun.index("harvest.training") - 1:]]  # no torchrun: the job itself
     process = subprocess.Popen(command, env=workspace.env(), text=True, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
-    _wait_for_step(workspace, "runs/single", 10, process)
+    wait_for_step(workspace, "runs/single", 10, process)
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=90)
     assert process.returncode == 143, output[-3000:]
@@ -151,7 +119,7 @@ def test_a_single_process_job_exits_143_on_sigterm_and_0_once_resumed(workspace:
     assert workspace.final("runs/single")["step"] == 400
 
 
-def test_the_package_registers_as_a_backbone_and_initializes_an_ssl_classifier(workspace: Workspace) -> None:
+def test_the_package_registers_as_a_backbone_and_initializes_an_ssl_classifier(workspace: PretrainWorkspace) -> None:
     workspace.pretrain(2, "runs/backbone", "simclr", ["train.steps=10"])
     package = read_run_package(workspace.store, "backbone")
     assert (package.kind, package.algorithm, package.steps) == ("backbone", "simclr", 10)

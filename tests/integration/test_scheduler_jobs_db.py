@@ -257,6 +257,17 @@ def test_init_model_is_refused_with_what_to_change(setup) -> None:  # noqa: ANN0
     with pytest.raises(InvalidArgument, match="give init_model_id instead"):
         core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a",
                                                 overrides={"model.init_weights_key": "models/theirs/weights.pt"}))
+    for sneaky in ({"model": "{init_weights_key: models/theirs/weights.pt}"}, {"model.pretrained": "/etc/hosts"},
+                   {"model": "{pretrained: /tmp/x.pt}"}):
+        with pytest.raises(InvalidArgument, match="give init_model_id|init_model_id"):
+            core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", overrides=sneaky))
+        with pytest.raises(InvalidArgument, match="init_model_id"):
+            core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", kind=2, overrides=sneaky))
+    core.store.delete("models/wide/weights.pt")
+    with pytest.raises(FailedPrecondition, match="has no weights"):
+        core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", init_model_id="wide",
+                                                overrides={"model.width": "16"}))
+    _register_package(core, "wide", "snap-a", width=16)
     wide = core.submit_job(caller(), SubmitRequest(project_id="p1", snapshot_id="snap-a", init_model_id="wide",
                                                    overrides={"model.width": "16"}))
     assert "model.init_weights_key=models/wide/weights.pt" in wide.row.training_args

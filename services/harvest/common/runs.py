@@ -26,6 +26,9 @@ from harvest.common.objectstore import ObjectStore, check_key
 METRICS = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
+#: Per-item noisy-label scores of a noisy-label job ({item_id, score, given_class, suggested_class} lines);
+#: the inference service sends them to labels as suspected errors when it registers the job's model.
+SUSPECTED_ERRORS = "suspected_errors.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

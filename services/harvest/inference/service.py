@@ -19,6 +19,7 @@ from harvest.common.database import make_engine, migrate, session_factory
 from harvest.common.errors import FailedPrecondition, HarvestError, InvalidArgument, NotFound
 from harvest.common.objectstore import ObjectStore, open_store
 from harvest.common.peers import Caller
+from harvest.common.runs import SUSPECTED_ERRORS
 from harvest.common.settings import EndpointSettings, ObjectStoreSettings, TLSSettings
 from harvest.inference import export as exports
 from harvest.inference import package as packages
@@ -33,7 +34,6 @@ from harvest.v1 import labels_pb2
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-NOISY_LABELS_FILE = "suspected_errors.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ class InferenceCore:
     def _noisy_label_scores(self, caller: Caller, row: ModelRow) -> None:
         """Per-item noisy-label scores a job wrote (`runs/<job>/suspected_errors.jsonl`) go to labels."""
         try:
-            raw = self.store.get(f"runs/{row.job_id}/{NOISY_LABELS_FILE}")
+            raw = self.store.get(f"runs/{row.job_id}/{SUSPECTED_ERRORS}")
         except NotFound:
             return
         errors = []

@@ -67,7 +67,7 @@ def confident_learning(probabilities: np.ndarray, labels: np.ndarray) -> list[Su
     thresholds = np.full(c, np.inf)
     for j in range(c):
         members = labels == j
-        if members.any():
+        if members.any() and probabilities[members, j].mean() > 0:  # 0: the class was never seen in training
             thresholds[j] = probabilities[members, j].mean()
     confident = probabilities >= thresholds[None, :]
     masked = np.where(confident, probabilities, -1.0)

@@ -314,7 +314,11 @@ class SchedulerCore:
         except (NotFound, InvalidArgument):
             owner = None
         if owner != project_id:
-            raise PermissionDenied(f"model {model_id} does not belong to project {project_id}")
+            raise PermissionDenied(f"model {model_id} does not belong to project {project_id}; pick one of its "
+                                   "models from ListModels")
+        if not self.store.exists(prefix + packages.WEIGHTS_FILE):
+            raise FailedPrecondition(f"model {model_id} has no weights ({prefix}{packages.WEIGHTS_FILE} is missing); "
+                                     "register its job again or pick another model")
         config = yaml.safe_load(resolved.config_yaml)
         wanted = {k: config["model"].get(k) for k in SHAPE_FIELDS.get(config["model"]["arch"], ("arch",))}
         given = {k: package.network.get(k, wanted[k] if k != "arch" else None) for k in wanted}

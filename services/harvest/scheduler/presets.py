@@ -109,6 +109,13 @@ def resolve(preset: str, *, algorithm: str = "", backbone: str = "", steps: int 
     except (ValueError, ValidationError) as exc:
         raise InvalidArgument(f"invalid {'pretraining' if pretrain else 'training'} config: "
                               f"{_first_error(exc)}") from None
+    # Whatever form an override took (`model.x=…` or a whole `model={…}` mapping), a job reads only the weights
+    # the scheduler chose: a registered model of the project, never an arbitrary key or a file on the cluster.
+    if config.model.init_weights_key != (init_weights_key or None):
+        raise InvalidArgument(f"{INIT_WEIGHTS_FIELD} is set by the scheduler: give init_model_id instead")
+    if config.model.pretrained is not None:
+        raise InvalidArgument("model.pretrained reads a file on the cluster and cannot be set by a job request: "
+                              "register the model and give init_model_id")
     spec = _resources(PRETRAIN_RESOURCES.get(preset, "quick") if pretrain else preset, resources or {}, max_nodes,
                       max_gpus)
     try:

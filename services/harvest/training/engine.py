@@ -3,8 +3,10 @@ checkpoints and the final model package.
 
 Per step the host never waits for the device: logs stay on the device and are read once per logging
 window; augmentation parameters are drawn on the host; EMA is one `_foreach_lerp_`; the only collectives
-are DDP's gradient all-reduce, the algorithm's (tiny) state reduction and, every `signal_poll_every`
-steps, the preemption agreement.
+are DDP's gradient all-reduce, the algorithm's (tiny) state reduction (Co-teaching: a gather of the
+batch's per-sample losses) and, every `signal_poll_every` steps, the preemption agreement. The
+noisy-label algorithms add, once per pass over the labeled set, a forward pass over it (each rank its
+share, gathered), a mixture fit on rank 0 and its broadcast.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harvest.common.objectstore import ObjectStore
-from harvest.common.runs import RunReader, RunWriter
+from harvest.common.runs import SUSPECTED_ERRORS, RunReader, RunWriter
 from harvest.common.snapshots import Manifest
 from harvest.training import algorithms
 from harvest.training.algorithms import Batch, fingerprint
@@ -38,8 +40,6 @@ from harvest.training.runtime import autocast, place, setup_determinism, wrap
 
 log = logging.getLogger(__name__)
 MODEL_FORMAT = "harvest.model/1"
-#: Per-item noisy-label scores of noisy-label algorithms; the inference service sends them to labels.
-SUSPECTED_ERRORS_FILE = "suspected_errors.jsonl"
 #: Items whose label is more likely wrong than right are written to it.
 SUSPECT_THRESHOLD = 0.5
 
@@ -101,26 +101,32 @@ class Trainer:
     # -- setup ---------------------------------------------------------------------------------------------
     def _build_model(self, networks: int) -> nn.Module:
         cfg = self.cfg
-        initial = self._initial_weights()
+        initial, same_classes = self._initial_weights()
 
         def one() -> nn.Module:
             network = build_model(cfg.model, cfg.data.channels, len(self.manifest.classes))
-            if initial is not None:
-                load_pretrained(network, initial)
+            if initial is not None:  # a pair keeps its own heads, so the two networks start apart
+                load_pretrained(network, initial, skip_head=networks > 1 or not same_classes)
             return network
 
         model = one() if networks == 1 else DualNetwork(one)
         return place(model, self.comm, self.device, sync_bn=cfg.model.sync_bn, channels_last=self.channels_last)
 
-    def _initial_weights(self) -> Path | None:
-        """`model.init_weights_key` (a registered backbone or classifier) fetched into the scratch dir."""
+    def _initial_weights(self) -> tuple[Path | None, bool]:
+        """`model.init_weights_key` (a registered backbone or classifier) fetched into the scratch dir, and
+        whether its head was trained for this snapshot's class list (same names, same order)."""
         key = self.cfg.model.init_weights_key
         if not key:
-            return None
+            return None, False
         target = self.work_dir / "init" / "weights.pt"
         target.parent.mkdir(parents=True, exist_ok=True)
         self.store.download(key, target)
-        return target
+        package_key = f"{key.rpartition('/')[0]}/model.json"
+        classes: list[str] = []
+        if self.store.exists(package_key):
+            package = json.loads(self.store.get(package_key))
+            classes = list(package.get("classes") or []) if package.get("kind", "classifier") == "classifier" else []
+        return target, classes == list(self.manifest.classes)
 
     # -- state ---------------------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -167,7 +173,9 @@ class Trainer:
                       idx_lb=lb)
         if self.ulb_sampler is None:
             return batch
-        global_idx = self.ulb_sampler.next_global()
+        global_idx = self.ulb_sampler.next_global()  # drawn even when unused: a resumed run stays in step
+        if not self.algorithm.uses_unlabeled(step):
+            return batch
         ulb = self.ulb_sampler.local(global_idx).to(data.pool.device)
         images = data.pool[ulb]
         batch.x_ulb_w = aug.weak(images, step, 1)
@@ -351,7 +359,7 @@ class Trainer:
                                      "mean": list(self.data.mean), "std": list(self.data.std)},
                    "metrics": {k: v for k, v in self.last_eval.items() if k != "kind"}}
         if suspects is not None:
-            package["suspected_errors"] = self.writer.put_bytes(SUSPECTED_ERRORS_FILE, suspects, "application/x-ndjson")
+            package["suspected_errors"] = self.writer.put_bytes(SUSPECTED_ERRORS, suspects, "application/x-ndjson")
         self.writer.put_bytes("model/model.json", json.dumps(package, indent=2).encode(), "application/json")
         self._event(step, "completed", model=weights_key)
         self.writer.flush()

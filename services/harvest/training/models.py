@@ -17,6 +17,8 @@ from torch import nn
 from harvest.training.config import ModelConfig
 
 log = logging.getLogger(__name__)
+#: Name of the final linear layer per network family (ours: `classifier`; torchvision ResNets: `fc`).
+HEAD_NAMES = ("classifier", "fc")
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -112,14 +114,18 @@ def build_model(cfg: ModelConfig, in_channels: int, num_classes: int) -> nn.Modu
     return model
 
 
-def load_pretrained(model: nn.Module, path: Path) -> None:
-    """Copy every tensor whose name and shape match from a local state dict; log what was skipped."""
+def load_pretrained(model: nn.Module, path: Path, *, skip_head: bool = False) -> None:
+    """Copy every tensor whose name and shape match from a local state dict; log what was skipped.
+
+    `skip_head` leaves the classifier head initialized: its rows would mean other classes, or (for a pair of
+    networks) both networks would start identical."""
     if not path.is_file():
         raise FileNotFoundError(f"pretrained weights {path} not found (weights are never downloaded at run time)")
     state = torch.load(path, map_location="cpu", weights_only=True)
     state = state.get("model", state) if isinstance(state, dict) else state
     own = model.state_dict()
-    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape
+              and not (skip_head and k.split(".")[0] in HEAD_NAMES)}
     model.load_state_dict(usable, strict=False)
     log.info("loaded pretrained weights", extra={"path": str(path), "loaded": len(usable),
                                                  "skipped": sorted(set(own) - set(usable))})

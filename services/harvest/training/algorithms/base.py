@@ -69,6 +69,10 @@ class Algorithm(nn.Module):
     def train_step(self, model: Model, batch: Batch, step: int) -> StepResult:
         raise NotImplementedError
 
+    def uses_unlabeled(self, step: int) -> bool:
+        """Whether this step reads the unlabeled views (the engine skips building them otherwise)."""
+        return self.unlabeled_views != "none"
+
     def wants_sample_losses(self, step: int) -> bool:
         """Whether the engine should pass per-sample losses over the labeled set before this step."""
         return False

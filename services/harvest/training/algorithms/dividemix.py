@@ -23,6 +23,9 @@ class DivideMix(NoisyLabelAlgorithm):
     name = "dividemix"
     unlabeled_views = "weak+strong"
 
+    def uses_unlabeled(self, step: int) -> bool:
+        return self.split_ready(step)
+
     def train_step(self, model: Model, batch: Batch, step: int) -> StepResult:
         if not self.split_ready(step):  # warm-up: both networks on all labels, plain cross-entropy
             losses = self.per_sample_ce(model(batch.x_lb), batch.y_lb)

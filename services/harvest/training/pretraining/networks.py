@@ -12,10 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harvest.training.config import ModelConfig
-from harvest.training.models import build_model
-
-#: Name of the final linear layer per network family (ours: `classifier`; torchvision ResNets: `fc`).
-HEAD_NAMES = ("classifier", "fc")
+from harvest.training.models import HEAD_NAMES, build_model
 
 
 def build_backbone(cfg: ModelConfig, channels: int, num_classes: int = 1) -> tuple[nn.Module, int]:
