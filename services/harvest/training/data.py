@@ -23,10 +23,11 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 import torchvision.transforms.v2.functional as TF
@@ -184,6 +185,25 @@ def _build(entries: list[ManifestEntry], manifest: Manifest, cache: NodeCache, r
             "mean": train.mean(dim=(0, 2, 3)).tolist(), "std": train.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()}
 
 
+def decoded_once(target: Path, build: Callable[[], dict[str, object]], comm: Comm) -> dict[str, Any]:
+    """The decoded tensors at `target`: built by each node's leader unless a restart finds them there
+    (written atomically, so a crash never leaves half a file), then memory-mapped by every local rank."""
+
+    def build_once() -> None:
+        if target.is_file():
+            log.info("reusing decoded snapshot", extra={"path": str(target)})
+            return
+        tensors = build()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}")
+        torch.save(tensors, tmp)
+        os.replace(tmp, target)
+        log.info("decoded snapshot", extra={"path": str(target)})
+
+    comm.on_node_leader(build_once)
+    return torch.load(target, mmap=True, weights_only=True)  # type: ignore[no-any-return]
+
+
 def prepare(manifest: Manifest, store: ObjectStore, cache_root: Path, comm: Comm, *, resolution: int, channels: int,
             truth_key: str | None = None, with_labeled: bool = True, weak_labels: bool = False,
             workers: int = 16) -> TrainingData:
@@ -200,21 +220,12 @@ def prepare(manifest: Manifest, store: ObjectStore, cache_root: Path, comm: Comm
                     "labels that may be wrong")
     target = _decoded_path(cache_root, manifest, resolution, channels, truth_key, with_labeled, weak_labels)
 
-    def build_once() -> None:
-        if target.is_file():
-            log.info("reusing decoded snapshot", extra={"path": str(target)})
-            return
+    def build() -> dict[str, object]:
         truth = json.loads(store.get(truth_key)) if truth_key else {}
-        tensors = _build(entries, manifest, NodeCache(cache_root, store, workers), resolution, channels, truth,
-                         with_labeled)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}")
-        torch.save(tensors, tmp)
-        os.replace(tmp, target)
-        log.info("decoded snapshot", extra={"path": str(target), "images": len(manifest.entries)})
+        return _build(entries, manifest, NodeCache(cache_root, store, workers), resolution, channels, truth,
+                      with_labeled)
 
-    comm.on_node_leader(build_once)
-    raw = torch.load(target, mmap=True, weights_only=True)
+    raw = decoded_once(target, build, comm)
     return TrainingData(tuple(raw["classes"]), raw["labeled"], raw["labels"], raw["pool"], raw["pool_truth"],
                         raw["validation"], raw["validation_labels"], tuple(raw["mean"]), tuple(raw["std"]),
                         tuple(raw["labeled_items"]))

@@ -15,9 +15,8 @@ import copy
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -30,10 +29,11 @@ from harvest.training import algorithms
 from harvest.training.algorithms import Batch, fingerprint
 from harvest.training.augment import Augmenter
 from harvest.training.checkpoint import Checkpointer, PreemptionFlag
-from harvest.training.config import TrainingConfig
+from harvest.training.config import TrainConfig, TrainingConfig
 from harvest.training.data import InfiniteSampler, TrainingData, mix_seed, prepare
 from harvest.training.distributed import Comm, device_for
 from harvest.training.dual_network import DualNetwork, publishable, stacked_logits
+from harvest.training.loop import StepLoop
 from harvest.training.models import build_model, load_pretrained
 from harvest.training.optim import EMA, build_optimizer, build_schedule
 from harvest.training.runtime import autocast, place, setup_determinism, wrap
@@ -44,14 +44,7 @@ MODEL_FORMAT = "harvest.model/1"
 SUSPECT_THRESHOLD = 0.5
 
 
-@dataclass
-class Outcome:
-    status: Literal["completed", "preempted"]
-    step: int
-    final_eval: dict[str, Any] = field(default_factory=dict)
-
-
-class Trainer:
+class Trainer(StepLoop):
     """One training run of one rank; `run()` trains to the configured step count or until preempted."""
 
     def __init__(self, cfg: TrainingConfig, manifest: Manifest, store: ObjectStore, run_dir: str, comm: Comm, *,
@@ -207,37 +200,9 @@ class Trainer:
         self.ema.update(step)
         return {"loss": result.loss.detach(), **result.logs}
 
-    def run(self) -> Outcome:
-        cfg = self.cfg.train
-        total = cfg.steps
-        if self.step >= total:  # a restart after the end: just make sure the package exists
-            self.last_eval = self.evaluate(total)
-            self._finish(total)
-            return Outcome("completed", total, self.last_eval)
-        window: dict[str, list[torch.Tensor]] = {}
-        window_start, window_steps, started = time.perf_counter(), 0, time.perf_counter()
-        for step in range(self.step, total):
-            logs = self.train_step(step)
-            for key, value in logs.items():
-                window.setdefault(key, []).append(value)
-            window_steps += 1
-            done = step + 1
-            if done % cfg.log_every == 0 or done == total:
-                self._log(done, window, time.perf_counter() - window_start, window_steps, started)
-                window, window_start, window_steps = {}, time.perf_counter(), 0
-            if done % cfg.eval_every == 0 or done == total:
-                self.last_eval = self.evaluate(done)
-            saved = done % cfg.checkpoint_every == 0 and done < total
-            if saved:
-                self.checkpoint(done)
-            if done % cfg.signal_poll_every == 0 and done < total and self.preemption.agreed(self.comm, self.device):
-                if not saved:
-                    self.checkpoint(done)
-                self._event(done, "preempted", signal=self.preemption.received)
-                return Outcome("preempted", done, self.last_eval)
-        self.checkpoint(total)
-        self._finish(total)
-        return Outcome("completed", total, self.last_eval)
+    @property
+    def train_config(self) -> TrainConfig:
+        return self.cfg.train
 
     def _log(self, step: int, window: dict[str, list[torch.Tensor]], seconds: float, steps: int,
              started: float) -> None:
@@ -257,10 +222,6 @@ class Trainer:
                       steps_per_s=rate, eta_s=(self.cfg.train.steps - step) / rate,
                       elapsed_s=time.perf_counter() - started)
         self.writer.log(record)
-
-    def _event(self, step: int, name: str, **fields: Any) -> None:
-        if self.writer is not None:
-            self.writer.log({"kind": "event", "step": step, "event": name, **fields}, flush=True)
 
     @torch.no_grad()
     def sample_losses(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,9 +26,10 @@ from harvest.common.objectstore import ObjectStore
 from harvest.common.runs import RunReader, RunWriter
 from harvest.common.snapshots import Manifest
 from harvest.training.checkpoint import Checkpointer, PreemptionFlag
+from harvest.training.config import TrainConfig
 from harvest.training.data import InfiniteSampler, mix_seed
 from harvest.training.distributed import Comm, device_for
-from harvest.training.engine import Outcome
+from harvest.training.loop import StepLoop
 from harvest.training.models import load_pretrained
 from harvest.training.optim import build_optimizer, build_schedule
 from harvest.training.pretraining.backbones import PACKAGE_FILE, WEIGHTS_FILE, package_manifest
@@ -43,7 +44,7 @@ from harvest.training.runtime import autocast, place, setup_determinism, wrap
 log = logging.getLogger(__name__)
 
 
-class PretrainTrainer:
+class PretrainTrainer(StepLoop):
     """One pretraining run of one rank; `run()` trains to `train.steps` or until preempted."""
 
     def __init__(self, cfg: PretrainConfig, manifest: Manifest, store: ObjectStore, run_dir: str, comm: Comm, *,
@@ -133,38 +134,9 @@ class PretrainTrainer:
         self.objective.after_optimizer_step(self.student, step)
         return {"loss": loss.detach(), **{k: v.detach().float() for k, v in logs.items()}}
 
-    def run(self) -> Outcome:
-        cfg = self.cfg.train
-        total = cfg.steps
-        if self.step >= total:  # a restart after the end: just make sure the package exists
-            self.last_eval = self.evaluate(total)
-            self._finish(total)
-            return Outcome("completed", total, self.last_eval)
-        window: dict[str, list[torch.Tensor]] = {}
-        window_start, window_steps, started = time.perf_counter(), 0, time.perf_counter()
-        for step in range(self.step, total):
-            logs = self.train_step(step)
-            for key, value in logs.items():
-                window.setdefault(key, []).append(value)
-            window_steps += 1
-            done = step + 1
-            if done % cfg.log_every == 0 or done == total:
-                self._log(done, window, time.perf_counter() - window_start, window_steps, started)
-                window, window_start, window_steps = {}, time.perf_counter(), 0
-            if done % cfg.eval_every == 0 and done < total:
-                self.last_eval = self.evaluate(done)
-            saved = done % cfg.checkpoint_every == 0 and done < total
-            if saved:
-                self.checkpoint(done)
-            if done % cfg.signal_poll_every == 0 and done < total and self.preemption.agreed(self.comm, self.device):
-                if not saved:
-                    self.checkpoint(done)
-                self._event(done, "preempted", signal=self.preemption.received)
-                return Outcome("preempted", done, self.last_eval)
-        self.checkpoint(total)
-        self.last_eval = self.evaluate(total)
-        self._finish(total)
-        return Outcome("completed", total, self.last_eval)
+    @property
+    def train_config(self) -> TrainConfig:
+        return self.cfg.train
 
     def _log(self, step: int, window: dict[str, list[torch.Tensor]], seconds: float, steps: int,
              started: float) -> None:
@@ -180,10 +152,6 @@ class PretrainTrainer:
                       steps_per_s=rate, eta_s=(self.cfg.train.steps - step) / rate,
                       elapsed_s=time.perf_counter() - started)
         self.writer.log(record)
-
-    def _event(self, step: int, name: str, **fields: Any) -> None:
-        if self.writer is not None:
-            self.writer.log({"kind": "event", "step": step, "event": name, **fields}, flush=True)
 
     def evaluate(self, step: int) -> dict[str, Any]:
         """k-NN accuracy of the exported backbone (labeled split -> validation split), on rank 0 only."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import torch
 from harvest.common.errors import InvalidArgument
 from harvest.common.objectstore import ObjectStore
 from harvest.common.snapshots import Manifest
-from harvest.training.data import NodeCache, decode
+from harvest.training.data import NodeCache, decode, decoded_once
 from harvest.training.distributed import Comm
 
 log = logging.getLogger(__name__)
@@ -89,19 +88,8 @@ def load_images(manifest: Manifest, store: ObjectStore, cache_root: Path, comm: 
         raise InvalidArgument(f"snapshot {manifest.snapshot_id} has no images to pretrain on")
     target = _decoded_path(cache_root, manifest, resolution, channels)
 
-    def build_once() -> None:
-        if target.is_file():
-            log.info("reusing decoded snapshot", extra={"path": str(target)})
-            return
-        tensors = _build(manifest, NodeCache(cache_root, store, workers), resolution, channels)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}")
-        torch.save(tensors, tmp)
-        os.replace(tmp, target)
-        log.info("decoded snapshot", extra={"path": str(target), "images": len(manifest.entries)})
-
-    comm.on_node_leader(build_once)
-    raw = torch.load(target, mmap=True, weights_only=True)
+    raw = decoded_once(target, lambda: _build(manifest, NodeCache(cache_root, store, workers), resolution, channels),
+                       comm)
     splits = raw["splits"]
     chosen = splits != _SPLIT_CODES["validation"] if not include_validation else torch.ones_like(splits, dtype=bool)
     train = chosen.nonzero().squeeze(1)
