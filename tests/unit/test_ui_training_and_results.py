@@ -78,6 +78,31 @@ def test_training_form_previews_with_validate_only_then_submits() -> None:
     assert app.session_state["selected_job_id"] == "j1"
 
 
+def test_training_form_submits_pretraining_and_a_start_model() -> None:
+    catalog = scheduler_pb2.ListPresetsResponse()
+    catalog.CopyFrom(CATALOG)
+    catalog.presets.add(name="quick_dino", description="CPU DINO", algorithm="dino", backbone="small_cnn",
+                        kind=scheduler_pb2.JOB_KIND_SELF_SUPERVISED_PRETRAINING)
+    models = inference_pb2.ListModelsResponse(models=[
+        inference_pb2.Model(model_id="b1", version=3, kind=inference_pb2.MODEL_KIND_BACKBONE, algorithm="dino",
+                            backbone="small_cnn"),
+        inference_pb2.Model(model_id="old", version=1, status=inference_pb2.MODEL_STATUS_ARCHIVED)])
+    client = FakeClient(labels=project_handlers(), inference={"ListModels": models}, scheduler={
+        "ListPresets": catalog, "SubmitJob": scheduler_pb2.SubmitJobResponse(job=scheduler_pb2.Job(job_id="j2"))})
+    app = signed_in(AppTest.from_function(_training_page), client)
+    app.run()
+    assert app.radio(key="train_preset").options == ["quick", "standard"]  # classifier presets by default
+    assert app.selectbox(key="train_start").options == ["(random initialization)", "v3 · backbone · dino/small_cnn"]
+    app.radio(key="train_kind").set_value("Backbone (self-supervised)").run()
+    assert app.radio(key="train_preset").options == ["quick_dino"]
+    assert app.selectbox(key="train_algorithm").options == ["(preset)", "dino"]
+    app.selectbox(key="train_start").set_value("v3 · backbone · dino/small_cnn")
+    next(b for b in app.button if b.label == "Start training").click().run()
+    submitted = client.scheduler.requests("SubmitJob")[0]
+    assert submitted.kind == scheduler_pb2.JOB_KIND_SELF_SUPERVISED_PRETRAINING and submitted.preset == "quick_dino"
+    assert submitted.init_model_id == "b1"
+
+
 def test_annotators_get_no_training_form() -> None:
     client = FakeClient(labels=project_handlers(), scheduler={"ListPresets": CATALOG})
     app = signed_in(AppTest.from_function(_training_page), client, user=ANNOTATOR)

@@ -19,6 +19,8 @@ class TrainChoices:
     """What the form collected; None/empty/0 means "the preset's value"."""
 
     preset: str = "quick"
+    kind: int = scheduler_pb2.JOB_KIND_SSL_TRAINING  # or JOB_KIND_SELF_SUPERVISED_PRETRAINING
+    init_model_id: str = ""  # a registered model (backbone or classifier) to start from
     algorithm: str = ""
     backbone: str = ""
     steps: int | None = None
@@ -39,7 +41,8 @@ def submit_request(project_id: str, choices: TrainChoices, *, validate_only: boo
     if choices.validation_fraction is not None:
         freeze.validation_fraction = choices.validation_fraction
     request = scheduler_pb2.SubmitJobRequest(
-        project_id=project_id, freeze_now=freeze, preset=choices.preset, algorithm=choices.algorithm,
+        project_id=project_id, freeze_now=freeze, kind=choices.kind, init_model_id=choices.init_model_id,
+        preset=choices.preset, algorithm=choices.algorithm,
         backbone=choices.backbone, backend=BACKENDS[choices.backend], display_name=choices.display_name,
         overrides=choices.overrides, validate_only=validate_only, request_id=request_id,
         resources=common_pb2.Resources(nodes=choices.nodes, gpus_per_node=choices.gpus_per_node,

@@ -11,7 +11,10 @@ import streamlit as st
 from harvest.ui import session
 from harvest.ui.components.guard import require_client, require_project
 from harvest.ui.jobspec import BACKENDS, TrainChoices, submit_request
-from harvest.v1 import common_pb2, scheduler_pb2
+from harvest.v1 import common_pb2, inference_pb2, scheduler_pb2
+
+KINDS = {"Classifier": scheduler_pb2.JOB_KIND_SSL_TRAINING,
+         "Backbone (self-supervised)": scheduler_pb2.JOB_KIND_SELF_SUPERVISED_PRETRAINING}
 
 SELECTED_JOB_KEY = "selected_job_id"
 
@@ -28,7 +31,7 @@ def render() -> None:
     except grpc.RpcError as exc:
         st.error(f"Reading presets failed — {session.describe_error(exc)}")
         return
-    choices = _form(catalog)
+    choices = _form(catalog, _start_points(client, project.project_id))
     preview, submit = st.columns(2)
     if preview.button("Show what will be submitted"):
         _preview(client, project.project_id, choices)
@@ -36,14 +39,33 @@ def render() -> None:
         _submit(client, project.project_id, choices)
 
 
-def _form(catalog: scheduler_pb2.ListPresetsResponse) -> TrainChoices:
-    presets = {p.name: p for p in catalog.presets if p.kind in (0, scheduler_pb2.JOB_KIND_SSL_TRAINING)}
+def _start_points(client: Any, project_id: str) -> dict[str, str]:
+    """Registered models of the project a job can start from, label -> model id (none if inference is down)."""
+    try:
+        models = client.inference.ListModels(inference_pb2.ListModelsRequest(project_id=project_id), timeout=10).models
+    except grpc.RpcError:
+        return {}
+    kinds = {inference_pb2.MODEL_KIND_BACKBONE: "backbone"}
+    return {f"v{m.version} · {kinds.get(m.kind, 'classifier')} · {m.algorithm}/{m.backbone}": m.model_id
+            for m in models if m.status != inference_pb2.MODEL_STATUS_ARCHIVED}
+
+
+def _form(catalog: scheduler_pb2.ListPresetsResponse, start_points: dict[str, str]) -> TrainChoices:
+    what = st.radio("What to train", list(KINDS), horizontal=True, key="train_kind",
+                    help="A backbone learns from every image without labels; classifiers can then start from it.")
+    kind = KINDS[what or "Classifier"]
+    presets = {p.name: p for p in catalog.presets if (p.kind or scheduler_pb2.JOB_KIND_SSL_TRAINING) == kind}
     name = st.radio("Preset", list(presets), horizontal=True, key="train_preset",
                     captions=[p.description for p in presets.values()]) if presets else "quick"
     preset = presets.get(name or "quick")
-    choices = TrainChoices(preset=name or "quick")
+    choices = TrainChoices(preset=name or "quick", kind=kind)
+    if start_points:
+        start = st.selectbox("Start from", ["(random initialization)", *start_points], key="train_start",
+                             help="A registered model of this project with the same backbone and sizes")
+        choices.init_model_id = start_points.get(start or "", "")
     with st.expander("Advanced settings"):
-        algorithms = ["(preset)", *catalog.algorithms]
+        algorithms = ["(preset)", *(catalog.algorithms if kind == scheduler_pb2.JOB_KIND_SSL_TRAINING
+                                    else sorted({p.algorithm for p in presets.values()}))]
         backbones = ["(preset)", *catalog.backbones]
         left, right = st.columns(2)
         algorithm = left.selectbox("Algorithm", algorithms, key="train_algorithm",
