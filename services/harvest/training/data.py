@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torchvision.transforms.v2.functional as TF
@@ -40,6 +40,7 @@ from harvest.common.snapshots import Manifest, ManifestEntry
 from harvest.training.distributed import Comm
 
 log = logging.getLogger(__name__)
+D = TypeVar("D")
 DECODED_FORMAT = 2
 # torchvision 0.29 deprecates torchvision.io in favour of TorchCodec, which this image does not ship.
 warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision")
@@ -135,8 +136,12 @@ class TrainingData:
     labeled_items: tuple[str, ...] = ()  # labels-service item id of each labeled image (for per-item results)
 
     def to(self, device: torch.device) -> TrainingData:
-        fields = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(self).items()}
-        return TrainingData(**fields)
+        return on_device(self, device)
+
+
+def on_device(data: D, device: torch.device) -> D:
+    """A copy of a dataclass of tensors with every tensor on `device` (other fields as they are)."""
+    return type(data)(**{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(data).items()})
 
 
 def _decoded_path(cache_root: Path, manifest: Manifest, resolution: int, channels: int, truth_key: str | None,

@@ -31,12 +31,12 @@ from harvest.training.augment import Augmenter
 from harvest.training.checkpoint import Checkpointer, PreemptionFlag
 from harvest.training.config import TrainConfig, TrainingConfig
 from harvest.training.data import InfiniteSampler, TrainingData, mix_seed, prepare
-from harvest.training.distributed import Comm, device_for
+from harvest.training.distributed import Comm
 from harvest.training.dual_network import DualNetwork, publishable, stacked_logits
 from harvest.training.loop import StepLoop
 from harvest.training.models import build_model, load_pretrained
 from harvest.training.optim import EMA, build_optimizer, build_schedule
-from harvest.training.runtime import autocast, place, setup_determinism, wrap
+from harvest.training.runtime import autocast, fetch_weights, place, wrap
 
 log = logging.getLogger(__name__)
 MODEL_FORMAT = "harvest.model/1"
@@ -49,11 +49,8 @@ class Trainer(StepLoop):
 
     def __init__(self, cfg: TrainingConfig, manifest: Manifest, store: ObjectStore, run_dir: str, comm: Comm, *,
                  cache_dir: Path, work_dir: Path) -> None:
-        self.cfg, self.manifest, self.comm = cfg, manifest, comm
-        self.device = device_for(comm.env)
-        self.cuda = self.device.type == "cuda"
-        self.channels_last = self.cuda if cfg.train.channels_last is None else cfg.train.channels_last
-        setup_determinism(mix_seed(cfg.train.seed, 0), cfg.train.deterministic, self.cuda)
+        self.cfg, self.manifest = cfg, manifest
+        self._start(cfg.train, comm)
         self.store, self.work_dir = store, work_dir
         algorithm_cls = algorithms.ALGORITHMS[cfg.algorithm.name]
         data = prepare(manifest, store, cfg.data.cache_dir or cache_dir, comm, resolution=cfg.data.resolution,
@@ -111,9 +108,7 @@ class Trainer(StepLoop):
         key = self.cfg.model.init_weights_key
         if not key:
             return None, False
-        target = self.work_dir / "init" / "weights.pt"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.store.download(key, target)
+        target = fetch_weights(self.store, key, self.work_dir / "init")
         package_key = f"{key.rpartition('/')[0]}/model.json"
         classes: list[str] = []
         if self.store.exists(package_key):

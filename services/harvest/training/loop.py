@@ -16,7 +16,9 @@ import torch
 from harvest.common.runs import RunWriter
 from harvest.training.checkpoint import PreemptionFlag
 from harvest.training.config import TrainConfig
-from harvest.training.distributed import Comm
+from harvest.training.data import mix_seed
+from harvest.training.distributed import Comm, device_for
+from harvest.training.runtime import setup_determinism
 
 
 @dataclass
@@ -35,6 +37,14 @@ class StepLoop:
     writer: RunWriter | None
     preemption: PreemptionFlag
     last_eval: dict[str, Any]
+
+    def _start(self, train: TrainConfig, comm: Comm) -> None:
+        """This rank's device, memory format and seeded generators: the first thing either engine does."""
+        self.comm = comm
+        self.device = device_for(comm.env)
+        self.cuda = self.device.type == "cuda"
+        self.channels_last = self.cuda if train.channels_last is None else train.channels_last
+        setup_determinism(mix_seed(train.seed, 0), train.deterministic, self.cuda)
 
     @property
     def train_config(self) -> TrainConfig:

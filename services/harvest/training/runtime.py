@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from harvest.common.objectstore import ObjectStore
 from harvest.training.distributed import Comm
 
 log = logging.getLogger(__name__)
@@ -68,3 +70,11 @@ def autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManag
     if device.type == "cuda" and amp:
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def fetch_weights(store: ObjectStore, key: str, directory: Path) -> Path:
+    """A registered model's weights (`model.init_weights_key`) in this rank's scratch directory."""
+    target = directory / "weights.pt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    store.download(key, target)  # atomic rename: a half-written file is never loaded
+    return target

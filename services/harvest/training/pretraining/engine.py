@@ -28,7 +28,7 @@ from harvest.common.snapshots import Manifest
 from harvest.training.checkpoint import Checkpointer, PreemptionFlag
 from harvest.training.config import TrainConfig
 from harvest.training.data import InfiniteSampler, mix_seed
-from harvest.training.distributed import Comm, device_for
+from harvest.training.distributed import Comm
 from harvest.training.loop import StepLoop
 from harvest.training.models import load_pretrained
 from harvest.training.optim import build_optimizer, build_schedule
@@ -39,7 +39,7 @@ from harvest.training.pretraining.networks import build_backbone
 from harvest.training.pretraining.objectives import build_objective, build_student
 from harvest.training.pretraining.probe import knn_accuracy
 from harvest.training.pretraining.views import MultiCrop
-from harvest.training.runtime import autocast, place, setup_determinism, wrap
+from harvest.training.runtime import autocast, fetch_weights, place, wrap
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +49,16 @@ class PretrainTrainer(StepLoop):
 
     def __init__(self, cfg: PretrainConfig, manifest: Manifest, store: ObjectStore, run_dir: str, comm: Comm, *,
                  cache_dir: Path, work_dir: Path) -> None:
-        self.cfg, self.manifest, self.comm = cfg, manifest, comm
-        self.device = device_for(comm.env)
-        self.cuda = self.device.type == "cuda"
-        self.channels_last = self.cuda if cfg.train.channels_last is None else cfg.train.channels_last
+        self.cfg, self.manifest = cfg, manifest
         self.local_batch = cfg.per_rank_batch(comm.world_size)
-        setup_determinism(mix_seed(cfg.train.seed, 0), cfg.train.deterministic, self.cuda)
+        self._start(cfg.train, comm)
         data = load_images(manifest, store, cfg.data.cache_dir or cache_dir, comm, resolution=cfg.data.resolution,
                            channels=cfg.data.channels, include_validation=cfg.data.include_validation,
                            workers=cfg.data.download_workers)
         self.data: PretrainData = data.to(self.device) if self.cuda and cfg.data.on_device else data
         backbone, self.feature_dim = build_backbone(cfg.model, cfg.data.channels, len(manifest.classes))
         if cfg.model.init_weights_key:  # continue from a registered backbone (or classifier), as SSL jobs can
-            load_pretrained(backbone, self._download(store, cfg.model.init_weights_key, work_dir / "init"))
+            load_pretrained(backbone, fetch_weights(store, cfg.model.init_weights_key, work_dir / "init"))
         self.student = place(build_student(cfg.objective, backbone, self.feature_dim), comm, self.device,
                              sync_bn=cfg.model.sync_bn, channels_last=self.channels_last,
                              hint="use model.norm=group and objective.head_norm=none on CPU for exact loss integrity")
@@ -83,13 +80,6 @@ class PretrainTrainer(StepLoop):
         self.checkpointer.writer = self.writer
         self.preemption = PreemptionFlag()
         self.last_eval: dict[str, Any] = {}
-
-    # -- setup ---------------------------------------------------------------------------------------------
-    @staticmethod
-    def _download(store: ObjectStore, key: str, directory: Path) -> Path:
-        target = directory / "weights.pt"
-        store.download(key, target)  # atomic rename: a half-written file is never loaded
-        return target
 
     # -- state ---------------------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import torch
 from harvest.common.errors import InvalidArgument
 from harvest.common.objectstore import ObjectStore
 from harvest.common.snapshots import Manifest
-from harvest.training.data import NodeCache, decode, decoded_once
+from harvest.training.data import NodeCache, decode, decoded_once, on_device
 from harvest.training.distributed import Comm
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,7 @@ class PretrainData:
     std: tuple[float, ...]
 
     def to(self, device: torch.device) -> PretrainData:
-        fields = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(self).items()}
-        return PretrainData(**fields)
+        return on_device(self, device)
 
 
 def _decoded_path(cache_root: Path, manifest: Manifest, resolution: int, channels: int) -> Path:
