@@ -1,9 +1,10 @@
 """Prediction throughput through gRPC (HARVEST's inference server: auth, PNG decoding and validation per
 image, dynamic batching across 16 concurrent clients) vs a bare `model(batch)` loop over already-decoded
-tensors in the same process and run, with p50/p99 request latency.
+tensors in the same process and run (the best of one loop over all cores and one loop per batcher worker,
+each on its share of the cores), with p50/p99 request latency.
 
     .venv/bin/python bench/inference.py [--arch wrn28_2] [--size 32] [--seconds 10] [--clients 16]
-                                        [--per-request 4] [--max-batch 64] [--max-wait-ms 4]
+                                        [--per-request 4 16] [--max-batch 64] [--max-wait-ms 4]
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
+import os
 import queue
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -61,22 +65,35 @@ def write_run(store: LocalObjectStore, arch: str, size: int, classes: int) -> No
         "preprocessing": {"resolution": size, "channels": 3, "mean": [0.5] * 3, "std": [0.25] * 3}}).encode())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--arch", default="wrn28_2")
-    parser.add_argument("--size", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--per-request", type=int, default=4)
-    parser.add_argument("--max-batch", type=int, default=64)
-    parser.add_argument("--max-wait-ms", type=float, default=4.0)
-    parser.add_argument("--blocks", type=int, default=3, help="alternating bare/gRPC blocks")
-    args = parser.parse_args()
+class ServingProcess:
+    """The inference server in its own process, as deployed: the benchmark's clients (in this process) then
+    cost what remote clients cost the server, CPU on this machine but not its Python interpreter lock. The
+    bare loop runs in that same server process, on the very model it serves, so both paths share one
+    process, one model and one run."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(vars(args), child), daemon=True)
+        self._process.start()
+        self.port, self.token, self.model_id, self.description = self._pipe.recv()
+
+    def ask(self, *command: Any) -> Any:
+        self._pipe.send(command)
+        return self._pipe.recv()
+
+    def close(self) -> None:
+        self.ask("stop")
+        self._process.join(timeout=30)
+
+
+def _serve(args: dict[str, Any], pipe: Any) -> None:
+    """Child process: builds the registry, runtime and HARVEST server, then answers the parent's commands."""
     root = Path(tempfile.mkdtemp(prefix="harvest-inference-bench-"))
     store = LocalObjectStore(root / "objects")
-    write_run(store, args.arch, args.size, 10)
-    settings = InferenceSettings(db_url=f"sqlite:///{root / 'inference.db'}", max_batch=args.max_batch,
-                                 max_wait_ms=args.max_wait_ms)
+    write_run(store, args["arch"], args["size"], 10)
+    settings = InferenceSettings(db_url=f"sqlite:///{root / 'inference.db'}", max_batch=args["max_batch"],
+                                 max_wait_ms=args["max_wait_ms"])
     migrate(settings.resolved_db_url(root), MIGRATIONS)
     sessions = session_factory(make_engine(settings.resolved_db_url(root)))
     registry = Registry(sessions, store, lambda caller, project: ProjectInfo(project, {}))
@@ -87,41 +104,87 @@ def main() -> None:
     row = registry.register(Caller(principal, token), "bench").model
     loaded = runtime.model(row)
     server = HarvestServer("inference", register_inference(core), ServerConfig(
-        server=ServerSettings(metrics_port=0, max_workers=args.clients + 4), auth=auth), port=0).start()
+        server=ServerSettings(metrics_port=0, max_workers=args["clients"] + 4), auth=auth), port=0).start()
+    images = bench_images(args["size"])
+    loaded.run(images[:args["max_batch"]])
+    pipe.send((server.port, token, row.model_id,
+               f"model {args['arch']} at {args['size']}px, {loaded.nbytes / 1e6:.1f} MB weights, device "
+               f"{loaded.device}, torch threads {torch.get_num_threads()}"))
 
+    threads = torch.get_num_threads()
+
+    def bare_loop(size: int, seconds: float, parallel: int = 1) -> float:
+        """The bare network on decoded, stacked tensors, in `parallel` loops at once (each with its share
+        of the cores as intra-op threads, as the batcher's workers have): the batcher's options, bare."""
+        batch, counts = images[:size], [0] * parallel
+        started = time.perf_counter()
+
+        def loop(index: int) -> None:
+            torch.set_num_threads(max(1, threads // parallel))
+            with torch.inference_mode():
+                while time.perf_counter() - started < seconds:
+                    loaded.network(loaded.inputs(batch))
+                    counts[index] += len(batch)
+
+        workers = [threading.Thread(target=loop, args=(index,)) for index in range(parallel)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return sum(counts) / (time.perf_counter() - started)
+
+    while True:
+        command, *rest = pipe.recv()
+        if command == "bare":
+            pipe.send(bare_loop(*rest))
+        elif command == "cpu":
+            pipe.send(time.process_time())
+        elif command == "batches":
+            batcher = runtime.cache.get(row.model_id).batcher
+            pipe.send((batcher.images, batcher.batches, batcher.workers))
+        else:
+            server.stop(0)
+            runtime.close()
+            pipe.send(None)
+            return
+
+
+def bench_images(size: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (256, 3, args.size, args.size), dtype=torch.uint8, generator=generator)
-    pngs = [encode_png(image).numpy().tobytes() for image in images]
+    return torch.randint(0, 256, (256, 3, size, size), dtype=torch.uint8, generator=generator)
 
-    def bare_loop(size: int, seconds: float) -> float:
-        """The bare network on decoded, stacked tensors, same process and batch size as the batcher's cap."""
-        batch = images[:size]
-        done, started = 0, time.perf_counter()
-        with torch.inference_mode():
-            while time.perf_counter() - started < seconds:
-                loaded.network(loaded.inputs(batch))
-                done += len(batch)
-        return done / (time.perf_counter() - started)
 
-    loaded.run(images[:args.max_batch])
-    endpoints = EndpointSettings(inference_address=f"127.0.0.1:{server.port}")
-    latencies: list[float] = []
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--arch", default="wrn28_2")
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--per-request", type=int, nargs="+", default=[4, 16],
+                        help="images per Predict call; one table row per value")
+    parser.add_argument("--max-batch", type=int, default=64)
+    parser.add_argument("--max-wait-ms", type=float, default=4.0)
+    parser.add_argument("--blocks", type=int, default=3, help="alternating bare/gRPC blocks")
+    args = parser.parse_args()
+    serving = ServingProcess(args)
+    pngs = [encode_png(image).numpy().tobytes() for image in bench_images(args.size)]
+    endpoints = EndpointSettings(inference_address=f"127.0.0.1:{serving.port}")
 
-    def served_rate(seconds: float) -> float:
+    def served_rate(seconds: float, per_request: int, latencies: list[float]) -> float:
         """`clients` concurrent clients, each keeping one Predict of PNG bytes in flight for `seconds`;
         images/s served. One thread drives them all through gRPC futures, so the clients' own cost on
         this machine is what a real client pays (protobuf and the call), not 16 Python threads' switching."""
         stop = time.perf_counter() + seconds
         done: queue.SimpleQueue[tuple[int, float, Any]] = queue.SimpleQueue()
         counted = 0
-        with HarvestClient(endpoints, token=token, settings=ClientSettings(max_attempts=1)) as harvest:
+        with HarvestClient(endpoints, token=serving.token, settings=ClientSettings(max_attempts=1)) as harvest:
             predict = harvest.inference.Predict
 
             def send(number: int, position: int) -> None:
                 inputs = [inference_pb2.PredictInput(image_bytes=pngs[(position + i) % len(pngs)])
-                          for i in range(args.per_request)]
+                          for i in range(per_request)]
                 call = predict.future(inference_pb2.PredictRequest(
-                    config=inference_pb2.PredictConfig(model_id=row.model_id, top_k=1), inputs=inputs))
+                    config=inference_pb2.PredictConfig(model_id=serving.model_id, top_k=1), inputs=inputs))
                 sent = time.perf_counter()
                 call.add_done_callback(lambda future: done.put((number, sent, future)))
 
@@ -139,38 +202,56 @@ def main() -> None:
                 counted += len(response.results)
                 in_flight -= 1
                 if time.perf_counter() < stop:
-                    positions[number] += args.per_request
+                    positions[number] += per_request
                     send(number, positions[number])
                     in_flight += 1
             return counted / (time.perf_counter() - started)
 
-    # A short warm-up tells which batch size the batcher forms; the bare loop gets the better of that size
-    # and the cap, so the baseline is the network's best. Blocks then alternate (bare, gRPC, bare, ...) so
-    # load from other processes hits both alike; the table compares the medians.
-    served_rate(min(2.0, args.seconds))
-    batcher = runtime.cache.get(row.model_id).batcher
-    mean_batch = max(1, round(batcher.images / max(1, batcher.batches)))
-    latencies.clear()
-    bare_runs, served_runs = [], []
-    for _ in range(args.blocks):
-        bare_runs.append(max(bare_loop(args.max_batch, args.seconds / 2), bare_loop(mean_batch, args.seconds / 2)))
-        served_runs.append(served_rate(args.seconds))
-    bare, served = statistics.median(bare_runs), statistics.median(served_runs)
-    p50, p99 = np.percentile(latencies, [50, 99]) * 1000
-    print(f"\nmodel {args.arch} at {args.size}px, {loaded.nbytes / 1e6:.1f} MB weights, device {loaded.device}, "
-          f"torch threads {torch.get_num_threads()}; {args.clients} clients x {args.per_request} images/request; "
-          f"max batch {args.max_batch}, max wait {args.max_wait_ms} ms\n")
-    print(f"{'path':<42} {'images/s':>10} {'vs bare':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    print(f"{'bare model(batch) loop, decoded tensors':<42} {bare:>10.0f} {1.0:>8.2f} {'-':>8} {'-':>8}")
-    print(f"{'gRPC Predict (PNG bytes, dynamic batching)':<42} {served:>10.0f} {served / bare:>8.2f} {p50:>8.1f} "
-          f"{p99:>8.1f}")
-    print(f"\nmean batch formed by the batcher: {batcher.images / max(1, batcher.batches):.1f} images "
-          f"({batcher.batches} batches); requests {len(latencies)}, median {statistics.median(latencies)*1000:.1f} ms; "
-          f"blocks: bare (best of batch {args.max_batch} and {mean_batch}) {[round(b) for b in bare_runs]} img/s, "
-          f"gRPC {[round(r) for r in served_runs]} img/s")
-    server.stop(0)
-    runtime.close()
-
+    # Per request size: a short warm-up tells which batch size the batcher forms; the bare loop gets the
+    # better of that size and the cap, so the baseline is the network's best. Blocks then alternate (bare,
+    # gRPC, bare, ...) so load from other processes hits both alike; the table compares the medians.
+    rows = []
+    for per_request in args.per_request:
+        served_rate(min(2.0, args.seconds), per_request, [])
+        images_before, batches_before, workers = serving.ask("batches")
+        latencies: list[float] = []
+        bare_runs, served_runs, bare_per_cpu, served_per_cpu, client_share = [], [], [], [], []
+        mean_batch = args.max_batch
+        for _ in range(args.blocks):
+            # The baseline is the network's best of: one loop over all cores at the cap and at the batch the
+            # batcher forms, and as many single-share loops at once as the batcher has workers.
+            shapes = sorted({(args.max_batch, 1), (mean_batch, 1), (mean_batch, workers)})
+            server_cpu = serving.ask("cpu")
+            bare = [serving.ask("bare", size, args.seconds / len(shapes), parallel) for size, parallel in shapes]
+            bare_runs.append(max(bare))
+            bare_per_cpu.append(statistics.mean(bare) * args.seconds / (serving.ask("cpu") - server_cpu))
+            server_cpu, client_cpu, wall = serving.ask("cpu"), time.process_time(), time.perf_counter()
+            served_runs.append(served_rate(args.seconds, per_request, latencies))
+            wall = time.perf_counter() - wall
+            served_per_cpu.append(served_runs[-1] * wall / (serving.ask("cpu") - server_cpu))
+            client_share.append((time.process_time() - client_cpu) / (wall * (os.cpu_count() or 1)))
+            images, batches, _ = serving.ask("batches")
+            mean_batch = max(1, round((images - images_before) / max(1, batches - batches_before)))
+        rows.append((per_request, statistics.median(bare_runs), statistics.median(served_runs),
+                     *(np.percentile(latencies, [50, 99]) * 1000), mean_batch, statistics.median(bare_per_cpu),
+                     statistics.median(served_per_cpu), statistics.median(client_share), bare_runs, served_runs))
+    serving.close()
+    print(f"\n{serving.description}; {args.clients} concurrent clients; max batch {args.max_batch}, "
+          f"max wait {args.max_wait_ms} ms, {workers} forward worker(s); server in its own process\n")
+    print(f"{'path':<42} {'images/s':>9} {'vs bare':>8} {'p50 ms':>7} {'p99 ms':>7} {'batch':>6} "
+          f"{'img/CPU-s':>9} {'vs bare':>8} {'clients CPU':>11}")
+    for per_request, bare, served, p50, p99, mean_batch, bare_cpu, served_cpu, share, _, _ in rows:
+        print(f"{'bare model(batch) loop, decoded tensors':<42} {bare:>9.0f} {1.0:>8.2f} {'-':>7} {'-':>7} {'-':>6} "
+              f"{bare_cpu:>9.0f} {1.0:>8.2f} {'-':>11}")
+        label = f"gRPC Predict, {per_request} PNG images per call"
+        print(f"{label:<42} {served:>9.0f} {served / bare:>8.2f} {p50:>7.1f} {p99:>7.1f} {mean_batch:>6} "
+              f"{served_cpu:>9.0f} {served_cpu / bare_cpu:>8.2f} {share:>10.0%}")
+    print("\nimg/CPU-s: images per CPU-second of the server process (the bare loops': of their own), so the "
+          "clients' CPU on this shared machine (last column: their share of all cores) is not counted against "
+          "the server.")
+    print("blocks (img/s): " + "; ".join(
+        f"{per_request}/call: bare {[round(b) for b in bare_runs]}, gRPC {[round(r) for r in served_runs]}"
+        for per_request, *_, bare_runs, served_runs in rows))
 
 if __name__ == "__main__":
     main()

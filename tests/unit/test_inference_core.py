@@ -108,6 +108,35 @@ def test_batcher_failure_reaches_every_caller_of_the_batch() -> None:
             future.result(timeout=5)
     batcher.close()
 
+def test_batcher_workers_run_batches_at_once_each_with_its_own_thread_setting() -> None:
+    """Two workers: two forward passes overlap, each worker thread ran `setup` (its intra-op thread count)
+    before its first batch while the calling thread keeps its own count, and close() stops both workers."""
+    running, most, lock = [0], [0], threading.Lock()
+    seen_threads: set[int] = set()
+    outer_threads = torch.get_num_threads()
+
+    def run(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        seen_threads.add(torch.get_num_threads())
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return _echo(images)
+
+    batcher = DynamicBatcher(run, max_batch=2, max_wait_s=0.001, workers=2,
+                             setup=lambda: torch.set_num_threads(1))
+    futures = batcher.submit([torch.full((1, 2, 2), n, dtype=torch.uint8) for n in range(8)])
+    assert [f.result(timeout=10)[1].tolist() for f in futures] == [[float(n)] * 4 for n in range(8)]
+    batcher.close()
+    for thread in batcher._threads:
+        thread.join(timeout=5)
+    assert most[0] == 2 and seen_threads == {1} and torch.get_num_threads() == outer_threads
+    assert not any(thread.is_alive() for thread in batcher._threads)
+    assert batcher.images == 8 and batcher.batches >= 4
+
+
 
 # ---- model cache ------------------------------------------------------------------------------------------
 
@@ -116,7 +145,8 @@ def test_cache_evicts_least_recently_used_models_beyond_the_budget() -> None:
 
     def load(model_id: str) -> SimpleNamespace:
         loads.append(model_id)
-        return SimpleNamespace(nbytes=100, run=lambda images: SimpleNamespace(probabilities=None, embeddings=None))
+        return SimpleNamespace(nbytes=100, run=lambda images: SimpleNamespace(probabilities=None, embeddings=None),
+                               device=torch.device("cpu"), worker_setup=lambda workers: None)
 
     cache = ModelCache(load, budget_bytes=250, max_batch=4, max_wait_s=0)  # type: ignore[arg-type]
     cache.get("a")
@@ -135,7 +165,7 @@ def test_cache_loads_a_model_once_under_concurrent_requests() -> None:
     def load(model_id: str) -> SimpleNamespace:
         loads.append(model_id)
         time.sleep(0.05)
-        return SimpleNamespace(nbytes=1, run=None)
+        return SimpleNamespace(nbytes=1, run=None, device=torch.device("cpu"), worker_setup=lambda workers: None)
 
     cache = ModelCache(load, budget_bytes=10, max_batch=4, max_wait_s=0)  # type: ignore[arg-type]
     threads = [threading.Thread(target=cache.get, args=("m",)) for _ in range(8)]

@@ -1,9 +1,15 @@
 """Dynamic batching: images from concurrent Predict / PredictStream calls share one forward pass.
 
-One worker thread per loaded model takes the first waiting image, then gathers more until the batch is
-full (`max_batch`) or `max_wait_s` has passed since that first image, runs the network once and resolves
-each image's future. Under load batches fill at once (no waiting); a lone request waits at most
-`max_wait_s`. Requests are never split unfairly: images are served in arrival order.
+A worker thread takes the first waiting image, then gathers more until the batch is full (`max_batch`)
+or `max_wait_s` has passed since that first image, runs the network once and resolves each image's
+future. Under load batches fill at once (no waiting); a lone request waits at most `max_wait_s`. Images
+are taken in arrival order.
+
+A model may have several workers, each running its own forward pass: on CPU one single-threaded pass per
+core serves more images than one pass spread over every core (no barrier between the cores after each
+layer, so a core briefly taken by the request threads delays one pass instead of stalling all of them;
+`bench/inference.py` measures both). `setup` runs once in each worker thread before its first batch (to
+set that thread's intra-op thread count).
 """
 
 from __future__ import annotations
@@ -27,15 +33,23 @@ class DynamicBatcher:
     """Collects single images into batches for `run(uint8 (N, C, H, W)) -> (probs (N, C), emb (N, D))`."""
 
     def __init__(self, run: Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]], *, max_batch: int,
-                 max_wait_s: float, name: str = "batcher") -> None:
+                 max_wait_s: float, name: str = "batcher", workers: int = 1,
+                 setup: Callable[[], None] | None = None) -> None:
+        if workers < 1:
+            raise ValueError("a batcher needs at least one worker")
         self._run = run
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
+        self.workers = workers
+        self._setup = setup
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._counts = threading.Lock()
         self.batches = 0
         self.images = 0
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._loop, name=f"{name}-{index}", daemon=True)
+                         for index in range(workers)]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, images: Sequence[torch.Tensor]) -> list[Future[Result]]:
         """Queue images (each (C, H, W) uint8); one future per image, resolved when its batch ran."""
@@ -47,8 +61,9 @@ class DynamicBatcher:
         return futures
 
     def close(self) -> None:
-        """Finish what is queued, then stop the worker."""
-        self._queue.put(_STOP)
+        """Finish what is queued, then stop the workers."""
+        for _ in self._threads:
+            self._queue.put(_STOP)
 
     def _gather(self, first: Any) -> tuple[list[Any], bool]:
         batch, stop = [first], False
@@ -71,6 +86,8 @@ class DynamicBatcher:
         return batch, stop
 
     def _loop(self) -> None:
+        if self._setup is not None:
+            self._setup()
         while True:
             first = self._queue.get()
             if first is _STOP:
@@ -89,7 +106,8 @@ class DynamicBatcher:
             for _, future in batch:
                 future.set_exception(exc)
             return
-        self.batches += 1
-        self.images += len(batch)
+        with self._counts:
+            self.batches += 1
+            self.images += len(batch)
         for index, (_, future) in enumerate(batch):
             future.set_result((probabilities[index], embeddings[index]))

@@ -26,11 +26,12 @@ class Entry:
 
 class ModelCache:
     def __init__(self, load: Callable[[str], LoadedModel], budget_bytes: int, *, max_batch: int,
-                 max_wait_s: float) -> None:
+                 max_wait_s: float, workers: int = 0) -> None:
         self._load = load
         self.budget_bytes = budget_bytes
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
+        self._workers = workers
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
@@ -56,15 +57,18 @@ class ModelCache:
 
     def _make(self, model_id: str) -> Entry:
         from harvest.inference.batcher import DynamicBatcher
+        from harvest.inference.network import forward_workers
 
         model = self._load(model_id)
+        workers = forward_workers(model.device, self._workers)
 
         def run(images):  # type: ignore[no-untyped-def]
             outputs = model.run(images)
             return outputs.probabilities, outputs.embeddings
 
         batcher = DynamicBatcher(run, max_batch=self._max_batch, max_wait_s=self._max_wait_s,
-                                 name=f"batcher-{model_id[:8]}")
+                                 name=f"batcher-{model_id[:8]}", workers=workers,
+                                 setup=model.worker_setup(workers))
         return Entry(model, batcher)
 
     def _evict(self, keep: str) -> None:

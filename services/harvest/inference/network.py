@@ -7,6 +7,7 @@ Importing this module imports torch (~5 s); the service imports it only when a m
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,14 @@ class Embedder(nn.Module):
         return self.head(features), features
 
 
+def forward_workers(device: torch.device, setting: int) -> int:
+    """Forward passes one model runs at once: the setting, or by default one per core on CPU (each pass
+    single-threaded; see `batcher`) and one on a GPU (which parallelizes within the pass)."""
+    if setting > 0:
+        return setting
+    return max(1, torch.get_num_threads()) if device.type == "cpu" else 1
+
+
 def pick_device(setting: str) -> torch.device:
     if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()):
         return torch.device("cuda")
@@ -70,6 +79,17 @@ class LoadedModel:
         self.mean = torch.tensor(prep.mean, dtype=torch.float32, device=device).view(shape)
         self.std = torch.tensor(prep.std, dtype=torch.float32, device=device).view(shape)
         self.nbytes = sum(t.numel() * t.element_size() for t in self.network.state_dict().values())
+
+    def worker_setup(self, workers: int) -> Callable[[], None]:
+        """What each of `workers` batcher threads runs first: on CPU, its share of the cores as its intra-op
+        thread count (a per-thread setting: other threads of the process keep theirs)."""
+        share = max(1, torch.get_num_threads() // workers)
+
+        def setup() -> None:
+            if self.device.type == "cpu":
+                torch.set_num_threads(share)
+
+        return setup
 
     def inputs(self, images: torch.Tensor) -> torch.Tensor:
         normalized = normalize(images.to(self.device, non_blocking=True), self.mean, self.std)

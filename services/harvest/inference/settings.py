@@ -21,6 +21,9 @@ class InferenceSettings(BaseSettings):
     max_batch: int = Field(default=64, ge=1, le=4096, description="Dynamic batching: most images per forward.")
     max_wait_ms: float = Field(default=4.0, ge=0, le=1000,
                                description="Dynamic batching: longest wait for more images after the first.")
+    forward_workers: int = Field(
+        default=0, ge=0, le=64, description="Dynamic batching: forward passes of one model at once; 0 = one per "
+        "core on CPU (each single-threaded: more images/s than one pass over all cores), one on a GPU.")
     max_input_bytes: int = Field(default=4 * 1024 * 1024, gt=0, description="One raw image of Predict.")
     max_input_pixels: int = Field(default=50_000_000, gt=0, description="Decompression-bomb guard (w x h).")
     scoring_batch: int = Field(default=256, ge=1, description="Images per forward in pool scoring.")
