@@ -10,8 +10,8 @@ from functools import cache
 
 from pydantic_settings import BaseSettings
 
-SETTINGS_MODULES = ("harvest.common.settings", "harvest.scheduler.settings", "harvest.inference.settings",
-                    "harvest.training.config")
+SETTINGS_MODULES = ("harvest.common.settings", "harvest.labels.settings", "harvest.scheduler.settings",
+                    "harvest.inference.settings", "harvest.training.config")
 
 
 @cache

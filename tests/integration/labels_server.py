@@ -17,6 +17,7 @@ from harvest.common.settings import AuthSettings, ClientSettings, EndpointSettin
 from harvest.labels.db import make_engine, migrate
 from harvest.labels.service import LabelsCore
 from harvest.labels.servicer import register_labels
+from harvest.labels.settings import LabelsSettings
 from harvest.labels.snapshots_freeze import StorageHandoff
 from harvest.labels.storage_handoff import GrpcStorageHandoff
 from harvest.v1 import common_pb2, labels_pb2
@@ -77,14 +78,16 @@ class LabelsUnderTest:
 
 
 @contextmanager
-def running_labels(database_url: str, handoff: StorageHandoff | None = None) -> Iterator[LabelsUnderTest]:
+def running_labels(database_url: str, handoff: StorageHandoff | None = None,
+                   settings: LabelsSettings | None = None) -> Iterator[LabelsUnderTest]:
+    """The server with `settings` (default: WatchAnnotations polling every 50 ms, so tests wait little)."""
     migrate(database_url)
     engine = make_engine(database_url)
     auth = AuthSettings(secret=SecretStr(SECRET))
     # Nothing listens on this port: freezing reaches no storage unless a test passes its own handoff.
     handoff = handoff or GrpcStorageHandoff(EndpointSettings(storage_address=f"127.0.0.1:{free_port()}"),
                                             client=ClientSettings(max_attempts=1, timeout_s=2))
-    core = LabelsCore.build(engine, TokenSigner(auth), handoff)
+    core = LabelsCore.build(engine, TokenSigner(auth), handoff, settings or LabelsSettings(watch_interval_s=0.05))
     signer = TokenSigner(auth, is_revoked=core.users.is_revoked)
     config = ServerConfig(server=ServerSettings(metrics_port=0), auth=auth)
     server = HarvestServer("labels", register_labels(core), config, port=0, signer=signer).start()

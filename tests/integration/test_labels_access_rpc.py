@@ -98,10 +98,19 @@ def project_scoped(method: Any) -> bool:
     return options is not None and "project_id" in options.message_type.fields_by_name
 
 
+#: Streams that stay open until the client ends them (the server sends their headers once it accepts them).
+LIVE_STREAMS = {"WatchAnnotations"}
+
+
 def call(stub: Any, method: Any, request: Any) -> tuple[grpc.StatusCode, str]:
-    """Invoke any method shape; the status it ends with (OK when it succeeds)."""
+    """Invoke any method shape; the status it ends with (OK when it succeeds, or when a live stream was
+    accepted and this client ended it)."""
     try:
         response = getattr(stub, method.name)(request)
+        if method.name in LIVE_STREAMS:
+            response.initial_metadata()  # arrives when the stream is accepted, or with its refusal
+            if response.cancel():  # True only while it was still open, that is accepted
+                return grpc.StatusCode.OK, ""
         if method.server_streaming:
             list(response)
     except grpc.RpcError as exc:

@@ -109,12 +109,3 @@ def test_token_lifetime_is_validated(labels: LabelsUnderTest) -> None:
     with labels.client(labels.admin_token) as admin:
         code, message = _status(admin.labels.IssueToken, labels_pb2.IssueTokenRequest(ttl_s=5))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "lifetime" in message
-
-
-def test_unbuilt_methods_answer_unimplemented_with_their_name(labels: LabelsUnderTest) -> None:
-    project, _ = labels.project(labels.admin_token, "watched")
-    with labels.client(labels.admin_token) as admin:
-        stream = admin.labels.WatchAnnotations(labels_pb2.WatchAnnotationsRequest(project_id=project.project_id))
-        code, message = _status(lambda: next(iter(stream)))
-    assert code == grpc.StatusCode.UNIMPLEMENTED
-    assert "LabelsService.WatchAnnotations is not implemented yet" in message

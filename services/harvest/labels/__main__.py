@@ -15,6 +15,7 @@ from harvest.common.settings import DatabaseSettings, HomeSettings
 from harvest.labels.db import make_engine, migrate
 from harvest.labels.service import LabelsCore
 from harvest.labels.servicer import register_labels
+from harvest.labels.settings import LabelsSettings
 from harvest.labels.storage_handoff import GrpcStorageHandoff
 
 
@@ -25,7 +26,8 @@ def main() -> int:
     migrate(url)
     engine = make_engine(url, echo=database.echo, pool_size=config.server.max_workers + 4)
     # The core's directory signs tokens; the server's signer verifies them and consults the same database.
-    core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls))
+    core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls),
+                            LabelsSettings())
     signer = TokenSigner(config.auth, is_revoked=core.users.is_revoked)
     try:
         return run_service("labels", register_labels(core), config, signer=signer)

@@ -8,6 +8,7 @@ import math
 from harvest.common.auth import Role
 from harvest.common.timestamps import to_timestamp
 from harvest.labels.agreement import VoteSummary
+from harvest.labels.event_feed import FeedEvent
 from harvest.labels.items import ItemView
 from harvest.labels.members import MemberView
 from harvest.labels.models import (
@@ -106,6 +107,11 @@ def annotation_message(row: Annotation) -> labels_pb2.Annotation:
         previous_class_id=row.previous_class_id or "", source=row.source, noisy=row.noisy, user_id=row.user_id,
         username=row.username, model_id=row.model_id, undoes_annotation_id=row.undoes_annotation_id or "",
         comment=row.comment, item_version=row.item_version, created_at=timestamp(row.created_at))
+
+
+def annotation_event_message(event: FeedEvent) -> labels_pb2.AnnotationEvent:
+    return labels_pb2.AnnotationEvent(sequence=event.sequence, annotation=annotation_message(event.annotation),
+                                      item=item_message(event.item) if event.item is not None else None)
 
 
 def member_message(view: MemberView) -> labels_pb2.Member:

@@ -1,9 +1,10 @@
 """Persistence models of the labels service (SQLAlchemy 2). Schema changes go through Alembic.
 
 Two kinds of tables live here. *Facts* are append-only (`annotations`, `audit_log`): nothing ever updates
-or deletes a row, which is what makes "no label is ever lost" checkable. *Derived state* (`items.class_id`,
-`votes`, `leases`) is rewritten in the same transaction as the fact it follows from, so a read never needs
-to replay history.
+or deletes a row, which is what makes "no label is ever lost" checkable (the one exception is bookkeeping,
+not a change of a fact: an annotation's `sequence` is filled in once, after the event committed). *Derived
+state* (`items.class_id`, `votes`, `leases`) is rewritten in the same transaction as the fact it follows
+from, so a read never needs to replay history.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -185,7 +187,13 @@ class Item(Base):
 
 
 class Annotation(Base):
-    """An append-only annotation event: never updated, never deleted."""
+    """An append-only annotation event: never changed, never deleted.
+
+    `sequence` is the event's project-wide number for WatchAnnotations (1, 2, 3 … without gaps). Writers
+    leave it NULL, so they never contend on a per-project counter; the event feed's sequencer numbers
+    committed events afterwards (event_feed.Sequencer). Filling it in once is bookkeeping of the feed, not a
+    change of the event: every column that says what happened stays as written.
+    """
 
     __tablename__ = "annotations"
     __table_args__ = (
@@ -196,6 +204,9 @@ class Annotation(Base):
         Index("ux_annotations_request", "user_id", "client_request_id", unique=True,
               sqlite_where=text("client_request_id IS NOT NULL"),
               postgresql_where=text("client_request_id IS NOT NULL")),
+        Index("ux_annotations_project_sequence", "project_id", "sequence", unique=True),
+        Index("ix_annotations_unnumbered", "project_id", "id",
+              sqlite_where=text("sequence IS NULL"), postgresql_where=text("sequence IS NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_sortable_id)
@@ -214,6 +225,7 @@ class Annotation(Base):
     item_version: Mapped[int] = mapped_column(Integer)
     client_request_id: Mapped[str | None] = mapped_column(String(80), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sequence: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class Vote(Base):

@@ -12,6 +12,7 @@ from harvest.labels.annotations import Annotations
 from harvest.labels.audit import AuditLog
 from harvest.labels.classes import Classes
 from harvest.labels.db import Database
+from harvest.labels.event_feed import AnnotationFeed
 from harvest.labels.events import EventWriter
 from harvest.labels.exports import LabelExports
 from harvest.labels.imports import LabelImports
@@ -20,6 +21,7 @@ from harvest.labels.members import Members
 from harvest.labels.predictions import ModelOutputs
 from harvest.labels.projects import Projects
 from harvest.labels.queue import LabelingQueue
+from harvest.labels.settings import LabelsSettings
 from harvest.labels.snapshots_freeze import Snapshots, StorageHandoff
 from harvest.labels.users import UserDirectory
 from harvest.labels.workflow import Workflow
@@ -36,6 +38,7 @@ class LabelsCore:
     members: Members
     items: Items
     annotations: Annotations
+    feed: AnnotationFeed
     workflow: Workflow
     queue: LabelingQueue
     outputs: ModelOutputs
@@ -45,11 +48,14 @@ class LabelsCore:
     audit: AuditLog
 
     @classmethod
-    def build(cls, engine: Engine, signer: TokenSigner, handoff: StorageHandoff) -> LabelsCore:
+    def build(cls, engine: Engine, signer: TokenSigner, handoff: StorageHandoff,
+              settings: LabelsSettings | None = None) -> LabelsCore:
+        settings = settings or LabelsSettings()
         db = Database(engine)
         events = EventWriter(db)
         return cls(db=db, users=UserDirectory(db.sessions, signer), projects=Projects(db),
                    classes=Classes(db, events), members=Members(db), items=Items(db, events),
-                   annotations=Annotations(db, events), workflow=Workflow(db, events), queue=LabelingQueue(db),
+                   annotations=Annotations(db, events), feed=AnnotationFeed(db, settings.watch_interval_s),
+                   workflow=Workflow(db, events), queue=LabelingQueue(db),
                    outputs=ModelOutputs(db), snapshots=Snapshots(db, handoff), imports=LabelImports(db, events),
                    exports=LabelExports(db), audit=AuditLog(db))

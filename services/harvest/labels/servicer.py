@@ -1,8 +1,7 @@
 """gRPC layer of the labels service: validates and translates messages over the core, nothing else.
 
 Every business rule lives in the core contexts (see service.LabelsCore); errors are domain exceptions
-mapped to status codes by the shared interceptor. WatchAnnotations is not served yet (UNIMPLEMENTED
-after the membership check).
+mapped to status codes by the shared interceptor.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import grpc
 from harvest.common.auth import Role, current_principal, parse_bearer
 from harvest.common.errors import InvalidArgument
 from harvest.common.server import Register, registrar
+from harvest.common.streams import LiveCall
 from harvest.labels import audit
 from harvest.labels import messages as m
 from harvest.labels.annotations import HistoryQuery, LabelWrite
@@ -33,6 +33,8 @@ from harvest.labels.states import LabelSource, QueueStrategy, SuggestedLabelPoli
 from harvest.v1 import common_pb2, labels_pb2, labels_pb2_grpc
 
 MAX_CHUNK = common_pb2.LIMIT_MAX_CHUNK_BYTES
+#: WatchAnnotations response header: the sequence the stream continues after.
+START_SEQUENCE_HEADER = "harvest-start-sequence"
 
 
 def _ttl(value: int) -> int | None:
@@ -381,11 +383,19 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
 
     def WatchAnnotations(self, request: labels_pb2.WatchAnnotationsRequest,
                          context: grpc.ServicerContext) -> Iterator[labels_pb2.AnnotationEvent]:
-        """Not served yet: membership is still checked first, so a non-member learns nothing."""
-        self._core.projects.get(current_principal(), request.project_id)
-        raise NotImplementedError("LabelsService.WatchAnnotations is not implemented yet; poll GetHistory with "
-                                  "`since` instead")
-        yield  # a server-streaming handler is a generator
+        """Numbered events of the project after `after_sequence` (0: from now on), then live ones, until the
+        client cancels or the server stops (event_feed.AnnotationFeed).
+
+        The response headers carry `harvest-start-sequence`, the sequence the stream continues after, so a
+        client that loses the stream before any event arrived still knows where to resume. Events are never
+        deleted, so the whole history is retained: FAILED_PRECONDITION (after_sequence older than the retained
+        window) is not returned today.
+        """
+        principal = current_principal()
+        start = self._core.feed.start(principal, request.project_id, request.after_sequence)
+        context.send_initial_metadata(((START_SEQUENCE_HEADER, str(start)),))
+        for event in self._core.feed.events(principal, request.project_id, start, LiveCall(context)):
+            yield m.annotation_event_message(event)
 
     # ---- multi-annotator workflow ----
 

@@ -586,11 +586,15 @@ class LabelsServiceServicer:
 
     def WatchAnnotations(self, request, context):
         """Streams annotation events of a project live as they are written (the UI refreshes grids and
-        progress without polling), each with the item's state after it. Resumable: pass the last sequence
-        seen. In blind projects annotators receive only their own events. The stream stays open until the
-        client cancels or the server shuts down.
-        Errors: INVALID_ARGUMENT (negative after_sequence), NOT_FOUND (project), PERMISSION_DENIED,
-        FAILED_PRECONDITION (after_sequence older than the retained event window: re-read with ListItems).
+        progress without polling), each with the item's state when it is sent. Resumable: pass the last
+        sequence seen; the response header `harvest-start-sequence` names the sequence the stream continues
+        after (with after_sequence 0: the project's last one when the call started). In blind projects
+        annotators receive only their own events (their sequences skip the others'). New events arrive
+        within the server's poll interval (HARVEST_LABELS_WATCH_INTERVAL_S). The stream stays open until
+        the client cancels or the server shuts down.
+        Errors: INVALID_ARGUMENT (negative after_sequence, or one beyond the project's last sequence),
+        NOT_FOUND (project), PERMISSION_DENIED, FAILED_PRECONDITION (after_sequence older than the retained
+        event window: re-read with ListItems; events are retained forever today, so not returned).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
