@@ -194,11 +194,11 @@ def verify(url: str, project_id: str, acknowledged: list[str]) -> tuple[int, int
     return lost, len(stored), inconsistent
 
 
-def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float]:
+def run_backend(backend: str, workers: int, args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp, database(backend, Path(tmp)) as url:
         workdir = Path(tmp)
         setup = prepare(url, args.clients, args.items)
-        server, address = start_server(url, workdir, args.workers)
+        server, address = start_server(url, workdir, workers)
         try:
             context = multiprocessing.get_context("spawn")
             results, ready, go = context.Queue(), context.Semaphore(0), context.Event()
@@ -232,23 +232,24 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of labeling per backend")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of labeling per row")
     parser.add_argument("--clients", type=int, default=32, help="concurrent gRPC clients")
     parser.add_argument("--processes", type=int, default=4, help="client processes the clients are spread over")
-    parser.add_argument("--workers", type=int, default=16, help="server threads (HARVEST_SERVER_MAX_WORKERS)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[16, 8],
+                        help="server threads (HARVEST_SERVER_MAX_WORKERS); one row per value")
     parser.add_argument("--items", type=int, default=200, help="items per client")
     parser.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both")
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
-    print(f"labels bench: {args.clients} clients in {args.processes} processes, {args.duration:.0f} s per backend, "
-          f"{args.workers} server threads, {os.cpu_count()} CPUs")
-    print(f"{'backend':<11} {'writes':>8} {'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'aborted':>8} {'failed':>7} "
-          f"{'lost':>5} {'history':>8} {'bad ver':>8} {'srv cpu ms/w':>12}")
+    print(f"labels bench: {args.clients} clients in {args.processes} processes, {args.duration:.0f} s per row, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'backend':<11} {'threads':>7} {'writes':>8} {'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'aborted':>8} "
+          f"{'failed':>7} {'lost':>5} {'history':>8} {'bad ver':>8} {'srv cpu ms/w':>12}")
     exit_code = 0
-    for backend in backends:
-        r = run_backend(backend, args)
-        print(f"{backend:<11} {r['writes']:>8.0f} {r['writes_s']:>9.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-              f"{r['aborted']:>8.0f} {r['failed']:>7.0f} {r['lost']:>5.0f} {r['stored']:>8.0f} "
+    for backend, workers in [(b, w) for b in backends for w in args.workers]:
+        r = run_backend(backend, workers, args)
+        print(f"{backend:<11} {workers:>7} {r['writes']:>8.0f} {r['writes_s']:>9.0f} {r['p50_ms']:>7.2f} "
+              f"{r['p99_ms']:>7.2f} {r['aborted']:>8.0f} {r['failed']:>7.0f} {r['lost']:>5.0f} {r['stored']:>8.0f} "
               f"{r['inconsistent']:>8.0f} {r['server_cpu_ms']:>12.2f}", flush=True)
         if r["lost"] or r["inconsistent"]:
             exit_code = 1
