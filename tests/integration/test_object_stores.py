@@ -8,7 +8,9 @@ import io
 import threading
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +117,22 @@ def test_local_writes_leave_no_temporary_files(tmp_path: Path) -> None:
     store.put("datasets/p1/a.png", b"x" * 1000)
     assert list((tmp_path / "objects" / ".tmp").iterdir()) == []
     assert [o.key for o in store.list("")] == ["datasets/p1/a.png"]
+
+
+def test_s3_store_keeps_as_many_connections_as_its_concurrent_requests(s3_bucket: Any) -> None:
+    """Rounds of 20 concurrent PUTs through a store allowed 20 connections reuse the first round's
+    connections (with the SDK's default pool of 10, half are dropped after each round and reopened)."""
+    server, bucket = s3_bucket
+    store = S3ObjectStore(server.endpoint, "test", "test", bucket, max_connections=20)
+    barrier = threading.Barrier(20)
+
+    def put(index: int) -> None:
+        for round_ in range(3):
+            barrier.wait()  # 20 requests in flight at once, three times
+            store.put(f"pool/{index}-{round_}", b"x" * 1000)
+
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(put, range(20)))
+    (key,) = store.client._http.pools.keys()
+    connection_pool = store.client._http.pools[key]
+    assert connection_pool.num_connections == 20  # opened in the first round, reused by the others

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from harvest.common.errors import InvalidArgument, NotFound
 from harvest.common.settings import HomeSettings, ObjectStoreSettings
@@ -205,15 +205,29 @@ class LocalObjectStore(ObjectStore):
         return self._path(key).as_uri()
 
 
+def _http_pool(max_connections: int) -> Any:
+    """The minio SDK's own HTTP client settings (timeouts, retries on 5xx, CA bundle), with a connection
+    pool as large as the store's concurrency instead of the SDK's 10."""
+    import certifi
+    import urllib3
+    from urllib3.util import Retry, Timeout
+
+    timeout = 300
+    return urllib3.PoolManager(timeout=Timeout(connect=timeout, read=timeout), maxsize=max_connections,
+                               cert_reqs="CERT_REQUIRED", ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+                               retries=Retry(total=5, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]))
+
+
 class S3ObjectStore(ObjectStore):
     """Objects in one bucket of MinIO or any S3 service, through the `minio` SDK."""
 
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, *, secure: bool = False,
-                 region: str | None = None, create_bucket: bool = True) -> None:
+                 region: str | None = None, create_bucket: bool = True, max_connections: int = 32) -> None:
         from minio import Minio
 
         self.bucket = bucket
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region,
+                            http_client=_http_pool(max_connections))
         if create_bucket and not self.client.bucket_exists(bucket):
             from minio.error import S3Error
 
@@ -229,7 +243,8 @@ class S3ObjectStore(ObjectStore):
         """The configured endpoint and credentials, on the configured bucket or another one."""
         return cls(settings.s3_endpoint, settings.s3_access_key.get_secret_value(),
                    settings.s3_secret_key.get_secret_value(), bucket or settings.s3_bucket,
-                   secure=settings.s3_secure, region=settings.s3_region, create_bucket=create_bucket)
+                   secure=settings.s3_secure, region=settings.s3_region, create_bucket=create_bucket,
+                   max_connections=settings.s3_max_connections)
 
     def put(self, key: str, data: bytes | BinaryIO, length: int = -1,
             content_type: str = "application/octet-stream") -> ObjectInfo:

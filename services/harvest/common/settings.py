@@ -205,6 +205,9 @@ class ObjectStoreSettings(BaseSettings):
     s3_bucket: str = "harvest"
     s3_region: str | None = None
     s3_secure: bool = False
+    s3_max_connections: int = Field(default=32, ge=1, le=1024, description="HTTP connections kept to the S3 "
+                                    "endpoint (the SDK's default of 10 makes more concurrent requests, e.g. "
+                                    "parallel ingest threads, open and drop a connection each time).")
 
 
 class BrokerSettings(BaseSettings):
