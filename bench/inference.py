@@ -207,9 +207,10 @@ def main() -> None:
                     in_flight += 1
             return counted / (time.perf_counter() - started)
 
-    # Per request size: a short warm-up tells which batch size the batcher forms; the bare loop gets the
-    # better of that size and the cap, so the baseline is the network's best. Blocks then alternate (bare,
-    # gRPC, bare, ...) so load from other processes hits both alike; the table compares the medians.
+    # Per request size, after a short warm-up, blocks alternate (bare, gRPC, bare, ...) so load from other
+    # processes hits both alike; the table compares the medians. Each bare block runs the shapes below for
+    # the same time in all; the mean batch the batcher formed is known from the second block on (the first
+    # uses the cap).
     rows = []
     for per_request in args.per_request:
         served_rate(min(2.0, args.seconds), per_request, [])
@@ -221,10 +222,15 @@ def main() -> None:
             # The baseline is the network's best of: one loop over all cores at the cap and at the batch the
             # batcher forms, and as many single-share loops at once as the batcher has workers.
             shapes = sorted({(args.max_batch, 1), (mean_batch, 1), (mean_batch, workers)})
-            server_cpu = serving.ask("cpu")
-            bare = [serving.ask("bare", size, args.seconds / len(shapes), parallel) for size, parallel in shapes]
+            bare = []
+            for size, parallel in shapes:
+                server_cpu = serving.ask("cpu")
+                rate = serving.ask("bare", size, args.seconds / len(shapes), parallel)
+                bare.append(rate)
+                if (size, parallel) == (mean_batch, workers):  # the batcher's own shape: CPU per image
+                    cpu = serving.ask("cpu") - server_cpu
+                    bare_per_cpu.append(rate * args.seconds / len(shapes) / cpu)
             bare_runs.append(max(bare))
-            bare_per_cpu.append(statistics.mean(bare) * args.seconds / (serving.ask("cpu") - server_cpu))
             server_cpu, client_cpu, wall = serving.ask("cpu"), time.process_time(), time.perf_counter()
             served_runs.append(served_rate(args.seconds, per_request, latencies))
             wall = time.perf_counter() - wall
@@ -246,9 +252,9 @@ def main() -> None:
         label = f"gRPC Predict, {per_request} PNG images per call"
         print(f"{label:<42} {served:>9.0f} {served / bare:>8.2f} {p50:>7.1f} {p99:>7.1f} {mean_batch:>6} "
               f"{served_cpu:>9.0f} {served_cpu / bare_cpu:>8.2f} {share:>10.0%}")
-    print("\nimg/CPU-s: images per CPU-second of the server process (the bare loops': of their own), so the "
-          "clients' CPU on this shared machine (last column: their share of all cores) is not counted against "
-          "the server.")
+    print("\nimg/CPU-s: images per CPU-second of the server process (bare: of the loops at the batcher's own "
+          "batch size and worker count), so the clients' CPU on this shared machine (last column: their share "
+          "of all cores) is not counted against the server.")
     print("blocks (img/s): " + "; ".join(
         f"{per_request}/call: bare {[round(b) for b in bare_runs]}, gRPC {[round(r) for r in served_runs]}"
         for per_request, *_, bare_runs, served_runs in rows))

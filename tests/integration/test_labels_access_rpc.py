@@ -98,8 +98,8 @@ def project_scoped(method: Any) -> bool:
     return options is not None and "project_id" in options.message_type.fields_by_name
 
 
-#: Streams that stay open until the client ends them (the server sends their headers once it accepts them).
-LIVE_STREAMS = {"WatchAnnotations"}
+#: Streams that stay open until the client ends them, with the header their server sends once it accepts one.
+LIVE_STREAMS = {"WatchAnnotations": "harvest-start-sequence"}
 
 
 def call(stub: Any, method: Any, request: Any) -> tuple[grpc.StatusCode, str]:
@@ -108,9 +108,11 @@ def call(stub: Any, method: Any, request: Any) -> tuple[grpc.StatusCode, str]:
     try:
         response = getattr(stub, method.name)(request)
         if method.name in LIVE_STREAMS:
-            response.initial_metadata()  # arrives when the stream is accepted, or with its refusal
-            if response.cancel():  # True only while it was still open, that is accepted
+            accepted = LIVE_STREAMS[method.name] in dict(response.initial_metadata())  # or refused
+            response.cancel()
+            if accepted:
                 return grpc.StatusCode.OK, ""
+            list(response)  # raises the refusal
         if method.server_streaming:
             list(response)
     except grpc.RpcError as exc:

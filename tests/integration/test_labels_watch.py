@@ -31,10 +31,14 @@ WAIT_S = 10.0  # the longest a test waits for an event it expects (normally a fe
 class Watcher:
     """One WatchAnnotations stream, read by a thread into a queue so a test can wait with a timeout."""
 
-    def __init__(self, stub, project_id: str, after: int = 0) -> None:  # type: ignore[no-untyped-def]
-        self.call = stub.WatchAnnotations(
-            labels_pb2.WatchAnnotationsRequest(project_id=project_id, after_sequence=after), timeout=60)
-        self.start = int(dict(self.call.initial_metadata())[START_SEQUENCE_HEADER])
+    def __init__(self, stub, project_id: str, after: int = 0,  # type: ignore[no-untyped-def]
+                 from_beginning: bool = False) -> None:
+        self.call = stub.WatchAnnotations(labels_pb2.WatchAnnotationsRequest(
+            project_id=project_id, after_sequence=after, from_beginning=from_beginning), timeout=60)
+        headers = dict(self.call.initial_metadata())
+        if START_SEQUENCE_HEADER not in headers:  # refused: reading raises the call's error
+            next(iter(self.call))
+        self.start = int(headers[START_SEQUENCE_HEADER])
         self._events: queue.Queue[labels_pb2.AnnotationEvent | grpc.RpcError] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -84,8 +88,8 @@ class Team:
     def stub(self, who: str):  # type: ignore[no-untyped-def]
         return self.labels.client(self.tokens[who]).labels
 
-    def watch(self, who: str = "eve", after: int = 0) -> Watcher:
-        return Watcher(self.stub(who), self.project_id, after)
+    def watch(self, who: str = "eve", after: int = 0, from_beginning: bool = False) -> Watcher:
+        return Watcher(self.stub(who), self.project_id, after, from_beginning)
 
     def annotate(self, who: str, item: int, name: str, version: int) -> labels_pb2.AnnotateResponse:
         return self.stub(who).Annotate(labels_pb2.AnnotateRequest(
@@ -322,3 +326,70 @@ def test_sequencers_of_one_project_take_turns_on_postgresql(postgres_url: str) -
             holder.commit()
         waiting.join(WAIT_S)
         assert numbered == [1]
+
+
+def test_a_stream_that_started_on_an_empty_project_resumes_from_the_beginning(team: Team) -> None:
+    """Header 0 (no event yet), stream lost, events written meanwhile: from_beginning replays them all,
+    where after_sequence 0 would start after them."""
+    first = team.watch()
+    assert first.start == 0
+    first.cancel()
+    written = [team.annotate("eve", index, "dog", 1).annotation.annotation_id for index in range(3)]
+    resumed = team.watch(from_beginning=True)
+    assert resumed.start == 0
+    events = resumed.take(3)
+    assert [e.sequence for e in events] == [1, 2, 3]
+    assert [e.annotation.annotation_id for e in events] == written
+    resumed.cancel()
+    later = team.watch()
+    assert later.start == 3
+    later.assert_quiet()
+    later.cancel()
+    with pytest.raises(grpc.RpcError) as refused:
+        next(iter(team.stub("eve").WatchAnnotations(labels_pb2.WatchAnnotationsRequest(
+            project_id=team.project_id, after_sequence=1, from_beginning=True), timeout=10)))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not both" in (refused.value.details() or "")
+
+
+def test_open_streams_are_capped_in_all_and_per_user(database_url: str) -> None:
+    """Each stream holds a serving thread: past the caps a new one is refused with RESOURCE_EXHAUSTED (and a
+    reason), and a closed stream frees its place."""
+    settings = LabelsSettings(watch_interval_s=0.05, max_watch_streams=2, max_watch_streams_per_user=1)
+    with running_labels(database_url, settings=settings) as labels:
+        team = _team(labels)
+
+        def refused(who: str) -> str:
+            with pytest.raises(grpc.RpcError) as error:
+                team.watch(who)
+            assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            return error.value.details() or ""
+
+        eve = team.watch("eve")
+        assert "you already have 1" in refused("eve")
+        ann = team.watch("ann")
+        assert "already serves 2" in refused("bob")
+        eve.cancel()
+        deadline = time.monotonic() + WAIT_S
+        while True:  # the server notices the cancel within a moment
+            try:
+                bob = team.watch("bob")
+                break
+            except grpc.RpcError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        team.annotate("eve", 0, "cat", 1)
+        assert [e.sequence for e in bob.take(1)] == [1]
+        bob.cancel()
+        ann.cancel()
+
+
+def test_a_token_revoked_while_streaming_ends_the_stream(team: Team) -> None:
+    watcher = team.watch("ann")
+    whoami = team.stub("ann").WhoAmI(labels_pb2.WhoAmIRequest())
+    team.stub("ann").RevokeToken(labels_pb2.RevokeTokenRequest(token_id=whoami.token.token_id))
+    deadline = time.monotonic() + WAIT_S
+    while watcher.call.code() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert watcher.call.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "revoked" in (watcher.call.details() or "")

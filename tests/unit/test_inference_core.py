@@ -137,6 +137,27 @@ def test_batcher_workers_run_batches_at_once_each_with_its_own_thread_setting() 
     assert batcher.images == 8 and batcher.batches >= 4
 
 
+def test_worker_count_and_core_share_do_not_follow_a_workers_thread_setting() -> None:
+    """A worker's torch.set_num_threads(1) becomes the default of threads that have not used torch yet;
+    the default worker count and each worker's share must still come from the cores, in any thread."""
+    from harvest.inference.network import CPU_THREADS, MAX_DEFAULT_WORKERS, forward_workers
+
+    batcher = DynamicBatcher(_echo, max_batch=2, max_wait_s=0.001, workers=1, setup=lambda: torch.set_num_threads(1))
+    batcher.submit([torch.zeros((1, 2, 2), dtype=torch.uint8)])[0].result(timeout=10)
+    seen: dict[str, int] = {}
+
+    def fresh_thread() -> None:
+        seen["workers"] = forward_workers(torch.device("cpu"), 0)
+        seen["gpu_workers"] = forward_workers(torch.device("cuda"), 0)
+        seen["explicit"] = forward_workers(torch.device("cpu"), 3)
+
+    thread = threading.Thread(target=fresh_thread)
+    thread.start()
+    thread.join()
+    batcher.close()
+    assert seen == {"workers": min(CPU_THREADS, MAX_DEFAULT_WORKERS), "gpu_workers": 1, "explicit": 3}
+
+
 
 # ---- model cache ------------------------------------------------------------------------------------------
 

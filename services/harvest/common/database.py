@@ -11,7 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, MetaData, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 #: A pooled server connection unused for longer than this is checked (one round trip) before it is handed out.
@@ -45,11 +45,12 @@ def ping_idle_connections(engine: Engine, idle_s: float) -> None:
     """Check a pooled connection before use only when it sat idle for `idle_s` or more.
 
     SQLAlchemy's `pool_pre_ping` checks on every checkout: one extra round trip per request, which was a
-    third of the labels service's database waits under 32 annotators. A connection that died (the database
-    restarted, a proxy dropped it) has necessarily been idle since its last use, for as long as the outage
-    lasted; one in continuous use is either alive or fails its next statement, which SQLAlchemy then
-    invalidates like any disconnect. Raising DisconnectionError makes the pool replace the connection and
-    retry the checkout (SQLAlchemy's documented custom-ping pattern).
+    third of the labels service's database waits under 32 annotators. A database restart or an outage
+    lasts longer than `idle_s`, so the connections it killed have idled since their last use and are
+    checked; a connection dropped within `idle_s` of its last use (a backend killed just then, a fast
+    failover) fails its next statement instead, that call gets an error, and SQLAlchemy invalidates the
+    connection like any disconnect. Raising InvalidatePoolError makes the pool replace this connection
+    and every older one, then retry the checkout (SQLAlchemy's documented custom-ping pattern).
     """
 
     @event.listens_for(engine, "checkin")
@@ -65,7 +66,7 @@ def ping_idle_connections(engine: Engine, idle_s: float) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
             if engine.dialect.is_disconnect(exc, dbapi_connection, None):
-                raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
+                raise InvalidatePoolError(f"pooled connection is gone: {exc}") from exc
             raise
 
 

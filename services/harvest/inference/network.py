@@ -43,12 +43,28 @@ class Embedder(nn.Module):
         return self.head(features), features
 
 
+#: Intra-op threads torch would use, read once when this module is imported (before any batcher worker
+#: set its own count: `torch.set_num_threads` in one thread also becomes the default of threads that have
+#: not used torch yet, so reading it later in a new thread could give a worker's share instead).
+CPU_THREADS = max(1, torch.get_num_threads())
+#: Most default CPU workers: measured on 2 cores only; on a large host many single-threaded workers
+#: would split the same queue into tiny batches.
+MAX_DEFAULT_WORKERS = 4
+
+
 def forward_workers(device: torch.device, setting: int) -> int:
-    """Forward passes one model runs at once: the setting, or by default one per core on CPU (each pass
-    single-threaded; see `batcher`) and one on a GPU (which parallelizes within the pass)."""
+    """Forward passes one model runs at once: the setting, or by default one per core on CPU, at most
+    MAX_DEFAULT_WORKERS (each pass on its share of the cores; see `batcher`), and one on a GPU (which
+    parallelizes within the pass)."""
     if setting > 0:
         return setting
-    return max(1, torch.get_num_threads()) if device.type == "cpu" else 1
+    return min(CPU_THREADS, MAX_DEFAULT_WORKERS) if device.type == "cpu" else 1
+
+
+def use_all_cores() -> None:
+    """Give the calling thread every core for its own forward passes (pool scoring), whatever count the
+    batcher workers set before this thread first used torch."""
+    torch.set_num_threads(CPU_THREADS)
 
 
 def pick_device(setting: str) -> torch.device:
@@ -82,8 +98,10 @@ class LoadedModel:
 
     def worker_setup(self, workers: int) -> Callable[[], None]:
         """What each of `workers` batcher threads runs first: on CPU, its share of the cores as its intra-op
-        thread count (a per-thread setting: other threads of the process keep theirs)."""
-        share = max(1, torch.get_num_threads() // workers)
+        thread count. Threads that already used torch keep theirs; threads that have not get this count as
+        their default, which is why the core count is read once at import (CPU_THREADS) and pool scoring
+        sets its own (`use_all_cores`)."""
+        share = max(1, CPU_THREADS // workers)
 
         def setup() -> None:
             if self.device.type == "cpu":

@@ -143,6 +143,9 @@ class Scoring:
     def _run(self, caller: Caller, row: ModelRow, operation_id: str, options: ScoreOptions) -> None:
         counters = {"scored": 0, "failed": 0, "suspected_errors": 0}
         try:
+            from harvest.inference.network import use_all_cores
+
+            use_all_cores()
             items = list(self._links.pool(caller, row.project_id, options.unlabeled_only))
             self._update(operation_id, state=RUNNING, total=len(items), counters=dict(counters))
             labeled = self._score(caller, row, operation_id, items, options, counters)

@@ -27,7 +27,7 @@ def main() -> int:
     engine = make_engine(url, echo=database.echo, pool_size=config.server.max_workers + 4)
     # The core's directory signs tokens; the server's signer verifies them and consults the same database.
     core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls),
-                            LabelsSettings())
+                            LabelsSettings(), server_threads=config.server.max_workers)
     signer = TokenSigner(config.auth, is_revoked=core.users.is_revoked)
     try:
         return run_service("labels", register_labels(core), config, signer=signer)

@@ -19,15 +19,19 @@ retained window a resume could fall out of.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ScalarSelect, exists, func, select, text, update
+from sqlalchemy import BigInteger, ScalarSelect, exists, func, literal, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from harvest.common.auth import Principal
-from harvest.common.errors import InvalidArgument
+from harvest.common.errors import InvalidArgument, ResourceExhausted, Unauthenticated
 from harvest.common.streams import Pause
 from harvest.labels import policies
 from harvest.labels.db import Database
@@ -62,12 +66,22 @@ class Sequencer:
     def __init__(self, db: Database, page: int = NUMBERING_PAGE) -> None:
         self._db = db
         self._page = page
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def number(self, project_id: str) -> int:
         """Number every event of the project committed so far; returns the project's last sequence (0: none).
 
-        Costs one small read when nothing is pending, so a watch may call it at every poll.
+        Costs one small read when nothing is pending, so a watch may call it at every poll. The streams of
+        one process number a project one at a time: those that waited then find nothing pending instead
+        of each opening a write transaction.
         """
+        with self._guard:
+            lock = self._locks.setdefault(project_id, threading.Lock())
+        with lock:
+            return self._number(project_id)
+
+    def _number(self, project_id: str) -> int:
         with self._db.read() as session:
             last, pending = session.execute(select(_last_sequence(project_id), _unnumbered(project_id))).one()
         while pending:
@@ -85,8 +99,8 @@ class Sequencer:
             page = (select(Annotation.id)
                     .where(Annotation.project_id == project_id, Annotation.sequence.is_(None))
                     .order_by(Annotation.id).limit(self._page).subquery())
-            numbered = select(page.c.id, (last + func.row_number().over(order_by=page.c.id)).label("number")) \
-                .subquery()
+            numbered = select(page.c.id, (literal(last, BigInteger) + func.row_number().over(order_by=page.c.id))
+                              .label("number")).subquery()
             table = Annotation.__table__
             result = session.connection().execute(
                 update(table).where(table.c.id == numbered.c.id).values(sequence=numbered.c.number))
@@ -112,33 +126,72 @@ class AnnotationFeed:
     streams. Between polls it waits on the call, so it stops as soon as the client or the server ends it."""
 
     def __init__(self, db: Database, interval_s: float, sequencer: Sequencer | None = None,
-                 page: int = SENDING_PAGE) -> None:
+                 page: int = SENDING_PAGE, *, max_streams: int = 4, max_streams_per_user: int = 2,
+                 is_revoked: Callable[[str], bool] | None = None) -> None:
         self._db = db
         self._interval_s = interval_s
         self._sequencer = sequencer or Sequencer(db)
         self._page = page
+        self._max_streams = max_streams
+        self._max_per_user = max_streams_per_user
+        self._is_revoked = is_revoked
+        self._open: Counter[str] = Counter()
+        self._open_lock = threading.Lock()
 
-    def start(self, principal: Principal, project_id: str, after_sequence: int) -> int:
-        """The sequence the stream continues after: `after_sequence`, or with 0 the project's last one now."""
+    @contextmanager
+    def slot(self, principal: Principal) -> Iterator[None]:
+        """One open stream of this process, while the block runs. Each stream holds a server thread for as
+        long as it is open, so they are capped (in all and per user) below the server's threads: unary
+        calls and health checks always find one."""
+        with self._open_lock:
+            if sum(self._open.values()) >= self._max_streams:
+                raise ResourceExhausted(f"this labels server already serves {self._max_streams} annotation "
+                                        "streams (HARVEST_LABELS_MAX_WATCH_STREAMS); retry later")
+            if self._open[principal.user_id] >= self._max_per_user:
+                raise ResourceExhausted(f"you already have {self._max_per_user} annotation streams open "
+                                        "(HARVEST_LABELS_MAX_WATCH_STREAMS_PER_USER); close one first")
+            self._open[principal.user_id] += 1
+        try:
+            yield
+        finally:
+            with self._open_lock:
+                self._open[principal.user_id] -= 1
+                if not self._open[principal.user_id]:
+                    del self._open[principal.user_id]
+
+    def _check_token(self, principal: Principal) -> None:
+        """A stream lives longer than its first check: an expired or revoked token ends it."""
+        if principal.expires_at and time.time() >= principal.expires_at:
+            raise Unauthenticated("your token expired while the stream was open; sign in again and resume")
+        if self._is_revoked is not None and not principal.is_service and self._is_revoked(principal.token_id):
+            raise Unauthenticated("your token was revoked while the stream was open")
+
+    def start(self, principal: Principal, project_id: str, after_sequence: int, from_beginning: bool = False) -> int:
+        """The sequence the stream continues after: `after_sequence`; with 0 the project's last one now, or
+        0 itself when `from_beginning` (every event is replayed)."""
         with self._db.read() as session:
             access = policies.load_access(session, principal, project_id)
             policies.view_project(principal, access)
         if after_sequence < 0:
             raise InvalidArgument("after_sequence must not be negative (0: only events written from now on)")
+        if from_beginning and after_sequence:
+            raise InvalidArgument("give after_sequence or from_beginning, not both")
         last = self._sequencer.number(project_id)
         if after_sequence > last:
             raise InvalidArgument(f"after_sequence {after_sequence} is beyond the last sequence of this project, "
                                   f"{last}; resume from a sequence this stream sent")
-        return after_sequence or last
+        return 0 if from_beginning else after_sequence or last
 
     def events(self, principal: Principal, project_id: str, after: int, pause: Pause) -> Iterator[FeedEvent]:
         """Events with a sequence above `after`, oldest first, then each new one after it commits (within a
         poll interval), until `pause` reports the call ended. No transaction is held while a page is sent.
 
         In blind projects annotators get only their own events: their sequences have gaps where others'
-        events are. Access is read again with every page, so a member removed meanwhile is refused."""
+        events are. Access is read again with every page, so a member removed meanwhile is refused, and the
+        token is checked at every poll."""
         cursor = after
         while True:
+            self._check_token(principal)
             last = self._sequencer.number(project_id)
             while cursor < last:
                 page, cursor = self._read(principal, project_id, cursor, last)

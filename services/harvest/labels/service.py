@@ -49,13 +49,20 @@ class LabelsCore:
 
     @classmethod
     def build(cls, engine: Engine, signer: TokenSigner, handoff: StorageHandoff,
-              settings: LabelsSettings | None = None) -> LabelsCore:
+              settings: LabelsSettings | None = None, server_threads: int | None = None) -> LabelsCore:
+        """`server_threads`: the serving threads, of which watch streams may hold at most half."""
         settings = settings or LabelsSettings()
         db = Database(engine)
         events = EventWriter(db)
-        return cls(db=db, users=UserDirectory(db.sessions, signer), projects=Projects(db),
+        users = UserDirectory(db.sessions, signer)
+        max_streams = settings.max_watch_streams
+        if server_threads is not None:
+            max_streams = max(1, min(max_streams, server_threads // 2))
+        feed = AnnotationFeed(db, settings.watch_interval_s, max_streams=max_streams,
+                              max_streams_per_user=settings.max_watch_streams_per_user, is_revoked=users.is_revoked)
+        return cls(db=db, users=users, projects=Projects(db),
                    classes=Classes(db, events), members=Members(db), items=Items(db, events),
-                   annotations=Annotations(db, events), feed=AnnotationFeed(db, settings.watch_interval_s),
+                   annotations=Annotations(db, events), feed=feed,
                    workflow=Workflow(db, events), queue=LabelingQueue(db),
                    outputs=ModelOutputs(db), snapshots=Snapshots(db, handoff), imports=LabelImports(db, events),
                    exports=LabelExports(db), audit=AuditLog(db))

@@ -392,10 +392,12 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
         window) is not returned today.
         """
         principal = current_principal()
-        start = self._core.feed.start(principal, request.project_id, request.after_sequence)
-        context.send_initial_metadata(((START_SEQUENCE_HEADER, str(start)),))
-        for event in self._core.feed.events(principal, request.project_id, start, LiveCall(context)):
-            yield m.annotation_event_message(event)
+        with self._core.feed.slot(principal):
+            start = self._core.feed.start(principal, request.project_id, request.after_sequence,
+                                          request.from_beginning)
+            context.send_initial_metadata(((START_SEQUENCE_HEADER, str(start)),))
+            for event in self._core.feed.events(principal, request.project_id, start, LiveCall(context)):
+                yield m.annotation_event_message(event)
 
     # ---- multi-annotator workflow ----
 

@@ -17,3 +17,8 @@ class LabelsSettings(BaseSettings):
     watch_interval_s: float = Field(
         default=0.2, gt=0, le=60, description="How often WatchAnnotations looks for new events: the longest "
         "delay between a write and its event, and one small query per open stream each time.")
+    max_watch_streams: int = Field(
+        default=4, ge=1, le=1000, description="Open WatchAnnotations streams this server serves at once; each "
+        "holds a serving thread, so it is kept below HARVEST_SERVER_MAX_WORKERS (at most half of them).")
+    max_watch_streams_per_user: int = Field(default=2, ge=1, le=1000,
+                                            description="Open WatchAnnotations streams of one user.")

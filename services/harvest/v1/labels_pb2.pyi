@@ -1003,12 +1003,14 @@ class GetHistoryResponse(_message.Message):
     def __init__(self, annotations: _Optional[_Iterable[_Union[Annotation, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ...) -> None: ...
 
 class WatchAnnotationsRequest(_message.Message):
-    __slots__ = ("project_id", "after_sequence")
+    __slots__ = ("project_id", "after_sequence", "from_beginning")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    FROM_BEGINNING_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     after_sequence: int
-    def __init__(self, project_id: _Optional[str] = ..., after_sequence: _Optional[int] = ...) -> None: ...
+    from_beginning: bool
+    def __init__(self, project_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., from_beginning: _Optional[bool] = ...) -> None: ...
 
 class AnnotationEvent(_message.Message):
     __slots__ = ("sequence", "annotation", "item")
