@@ -117,6 +117,21 @@ def wait_for_stale_steps(external_id: str, timeout_s: float = 60) -> None:
     raise AssertionError(f"the first attempt's step daemons of job {external_id} did not exit")
 
 
+def wait_node_idle(stack: Stack, node: str, timeout_s: float = 60) -> None:
+    """A node set down and resumed is first IDLE+NOT_RESPONDING or COMPLETING while slurmctld and its slurmd
+    settle the old allocation; an attempt started on it meanwhile can be killed by that clean-up (seen in
+    about one run in five), which a real replacement node would not do. Wait until it is plainly IDLE."""
+    deadline = time.monotonic() + timeout_s
+    state = ""
+    while time.monotonic() < deadline:
+        line = stack.cluster.run(["scontrol", "show", "node", "-o", node], check=False).stdout
+        state = next((field.split("=", 1)[1] for field in line.split() if field.startswith("State=")), "")
+        if state == "IDLE":
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"node {node} did not become IDLE (last state {state!r})")
+
+
 def _interrupt_and_resume(stack: Stack, interrupt: list[str], restore: list[str] | None) -> None:
     job = stack.submit(steps=600)
     run_dir = f"runs/{job.job_id}"
@@ -134,6 +149,8 @@ def _interrupt_and_resume(stack: Stack, interrupt: list[str], restore: list[str]
     wait_for_stale_steps(running.external_id)
     if restore:
         stack.cluster.run(restore, check=False)  # ReturnToService=2 may have brought it back already
+        wait_node_idle(stack, "n2")
+        wait_for_stale_steps(running.external_id)
     start_now(stack, running.external_id)
     finished = stack.wait(job.job_id, lambda j: j.state in (S.JOB_STATE_SUCCEEDED, S.JOB_STATE_FAILED), timeout=240,
                           what="finished")
