@@ -29,11 +29,7 @@ def _terminate(url: str, pid: int) -> None:
 
 
 def _engine(url: str, idle_s: float) -> Engine:
-    engine = database.make_engine(url, pool_size=1)
-    engine.pool.dispatch.checkout.clear()  # replace make_engine's threshold by the test's
-    engine.pool.dispatch.checkin.clear()
-    database.ping_idle_connections(engine, idle_s)
-    return engine
+    return database.make_engine(url, pool_size=1, idle_ping_s=idle_s)
 
 
 def test_a_connection_dropped_while_idle_is_replaced_before_use(postgres_url: str) -> None:

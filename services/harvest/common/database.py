@@ -19,7 +19,7 @@ IDLE_PING_S = 1.0
 _IDLE_SINCE = "harvest_idle_since"
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 20, idle_ping_s: float = IDLE_PING_S) -> Engine:
     """An engine with the settings each backend needs for many concurrent writers."""
     if url.startswith("sqlite"):
         database = url.split(":///", 1)[-1]
@@ -37,7 +37,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Engine:
 
         return engine
     engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
-    ping_idle_connections(engine, IDLE_PING_S)
+    ping_idle_connections(engine, idle_ping_s)
     return engine
 
 
