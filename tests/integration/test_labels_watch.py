@@ -267,19 +267,14 @@ def test_a_member_removed_while_watching_is_refused_at_the_next_event(team: Team
         watcher.take(1)
 
 
-def _spy_on_streams(labels: LabelsUnderTest, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """Set once the server's event loop of a stream has returned (its thread is free again)."""
-    ended = threading.Event()
-    events = labels.core.feed.events
-
-    def spied(*args: object) -> Iterator[object]:
-        try:
-            yield from events(*args)  # type: ignore[arg-type]
-        finally:
-            ended.set()
-
-    monkeypatch.setattr(labels.core.feed, "events", spied)
-    return ended
+def _streams_become(labels: LabelsUnderTest, count: int, within_s: float) -> bool:
+    """Whether the server's open streams (each holding a serving thread) reach `count` within the time."""
+    deadline = time.monotonic() + within_s
+    while labels.core.feed.open_streams != count:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 @pytest.fixture
@@ -289,22 +284,19 @@ def slow_poll(database_url: str) -> Iterator[Team]:
         yield _team(labels)
 
 
-def test_the_stream_ends_at_once_when_the_client_cancels(slow_poll: Team, monkeypatch: pytest.MonkeyPatch) -> None:
-    ended = _spy_on_streams(slow_poll.labels, monkeypatch)
+def test_the_stream_ends_at_once_when_the_client_cancels(slow_poll: Team) -> None:
     watcher = slow_poll.watch()
-    assert not ended.wait(0.2)
+    assert not _streams_become(slow_poll.labels, 0, 0.2)
     assert watcher.cancel() == grpc.StatusCode.CANCELLED
-    assert ended.wait(2.0)
+    assert _streams_become(slow_poll.labels, 0, 2.0)
 
 
-def test_the_stream_ends_at_once_when_the_server_ends_its_calls(slow_poll: Team,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_stream_ends_at_once_when_the_server_ends_its_calls(slow_poll: Team) -> None:
     """A stopping server ends open calls when its grace period is over (here: none)."""
-    ended = _spy_on_streams(slow_poll.labels, monkeypatch)
     watcher = slow_poll.watch()
-    assert not ended.wait(0.2)
+    assert not _streams_become(slow_poll.labels, 0, 0.2)
     slow_poll.labels.server.stop(0)
-    assert ended.wait(2.0)
+    assert _streams_become(slow_poll.labels, 0, 2.0)
     with pytest.raises(AssertionError, match="stream ended"):
         watcher.take(1)
 
@@ -370,14 +362,8 @@ def test_open_streams_are_capped_in_all_and_per_user(database_url: str) -> None:
         ann = team.watch("ann")
         assert "already serves 2" in refused("bob")
         eve.cancel()
-        deadline = time.monotonic() + WAIT_S
-        while True:  # the server notices the cancel within a moment
-            try:
-                bob = team.watch("bob")
-                break
-            except grpc.RpcError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        assert _streams_become(labels, 1, WAIT_S)  # the server notices the cancel within a moment
+        bob = team.watch("bob")
         team.annotate("eve", 0, "cat", 1)
         assert [e.sequence for e in bob.take(1)] == [1]
         bob.cancel()

@@ -144,7 +144,7 @@ class AnnotationFeed:
         long as it is open, so they are capped (in all and per user) below the server's threads: unary
         calls and health checks always find one."""
         with self._open_lock:
-            if sum(self._open.values()) >= self._max_streams:
+            if sum(self._open.values()) >= self._max_streams:  # (open_streams takes this lock)
                 raise ResourceExhausted(f"this labels server already serves {self._max_streams} annotation "
                                         "streams (HARVEST_LABELS_MAX_WATCH_STREAMS); retry later")
             if self._open[principal.user_id] >= self._max_per_user:
@@ -158,6 +158,12 @@ class AnnotationFeed:
                 self._open[principal.user_id] -= 1
                 if not self._open[principal.user_id]:
                     del self._open[principal.user_id]
+
+    @property
+    def open_streams(self) -> int:
+        """Streams of this process that still hold their place (and their serving thread)."""
+        with self._open_lock:
+            return sum(self._open.values())
 
     def _check_token(self, principal: Principal) -> None:
         """A stream lives longer than its first check: an expired or revoked token ends it."""

@@ -23,12 +23,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from harvest.common.objectstore import ObjectStore
-from harvest.common.runs import SUSPECTED_ERRORS, RunReader, RunWriter
+from harvest.common.runs import SUSPECTED_ERRORS
 from harvest.common.snapshots import Manifest
 from harvest.training import algorithms
 from harvest.training.algorithms import Batch, fingerprint
 from harvest.training.augment import Augmenter
-from harvest.training.checkpoint import Checkpointer, PreemptionFlag
 from harvest.training.config import TrainConfig, TrainingConfig
 from harvest.training.data import InfiniteSampler, TrainingData, mix_seed, prepare
 from harvest.training.distributed import Comm
@@ -77,15 +76,7 @@ class Trainer(StepLoop):
         self.augmenter = Augmenter(cfg.augment, data.mean, data.std, seed=cfg.train.seed, rank=comm.rank,
                                    world_size=comm.world_size, device=self.device,
                                    channels_last=self.channels_last)
-        reader = RunReader(store, run_dir)
-        self.checkpointer = Checkpointer(reader, None, comm, work_dir / "checkpoints")
-        self.step = self._resume()
-        self.writer = RunWriter(store, run_dir, work_dir / "run", resume_step=self.step or None,
-                                flush_seconds=cfg.train.flush_seconds,
-                                keep_checkpoints=cfg.train.keep_checkpoints) if comm.env.is_leader else None
-        self.checkpointer.writer = self.writer
-        self.preemption = PreemptionFlag()
-        self.last_eval: dict[str, Any] = {}
+        self._open_run(store, run_dir, work_dir, cfg.train)
         self.published_network = 0  # of a pair: the one with the better validation accuracy
 
     # -- setup ---------------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
-from harvest.common.runs import RunWriter
-from harvest.training.checkpoint import PreemptionFlag
+from harvest.common.objectstore import ObjectStore
+from harvest.common.runs import RunReader, RunWriter
+from harvest.training.checkpoint import Checkpointer, PreemptionFlag
 from harvest.training.config import TrainConfig
 from harvest.training.data import mix_seed
 from harvest.training.distributed import Comm, device_for
@@ -34,6 +36,7 @@ class StepLoop:
     comm: Comm
     device: torch.device
     step: int
+    checkpointer: Checkpointer
     writer: RunWriter | None
     preemption: PreemptionFlag
     last_eval: dict[str, Any]
@@ -45,6 +48,21 @@ class StepLoop:
         self.cuda = self.device.type == "cuda"
         self.channels_last = self.cuda if train.channels_last is None else train.channels_last
         setup_determinism(mix_seed(train.seed, 0), train.deterministic, self.cuda)
+
+    def _open_run(self, store: ObjectStore, run_dir: str, work_dir: Path, train: TrainConfig) -> None:
+        """Resume from the run's latest checkpoint (the engine's `_resume`), then open its files: metrics and
+        checkpoints are written by the leader only, after the resumed step so a restart repeats nothing."""
+        self.checkpointer = Checkpointer(RunReader(store, run_dir), None, self.comm, work_dir / "checkpoints")
+        self.step = self._resume()
+        self.writer = RunWriter(store, run_dir, work_dir / "run", resume_step=self.step or None,
+                                flush_seconds=train.flush_seconds,
+                                keep_checkpoints=train.keep_checkpoints) if self.comm.env.is_leader else None
+        self.checkpointer.writer = self.writer
+        self.preemption = PreemptionFlag()
+        self.last_eval = {}
+
+    def _resume(self) -> int:
+        raise NotImplementedError
 
     @property
     def train_config(self) -> TrainConfig:

@@ -23,9 +23,7 @@ import torch
 from torch import nn
 
 from harvest.common.objectstore import ObjectStore
-from harvest.common.runs import RunReader, RunWriter
 from harvest.common.snapshots import Manifest
-from harvest.training.checkpoint import Checkpointer, PreemptionFlag
 from harvest.training.config import TrainConfig
 from harvest.training.data import InfiniteSampler, mix_seed
 from harvest.training.distributed import Comm
@@ -72,14 +70,7 @@ class PretrainTrainer(StepLoop):
         self.views = MultiCrop(cfg.augment, cfg.data.resolution, data.mean, data.std, seed=cfg.train.seed,
                                local_crops=cfg.crops_per_image() - GLOBAL_CROPS, rank=comm.rank,
                                world_size=comm.world_size, device=self.device, channels_last=self.channels_last)
-        self.checkpointer = Checkpointer(RunReader(store, run_dir), None, comm, work_dir / "checkpoints")
-        self.step = self._resume()
-        self.writer = RunWriter(store, run_dir, work_dir / "run", resume_step=self.step or None,
-                                flush_seconds=cfg.train.flush_seconds,
-                                keep_checkpoints=cfg.train.keep_checkpoints) if comm.env.is_leader else None
-        self.checkpointer.writer = self.writer
-        self.preemption = PreemptionFlag()
-        self.last_eval: dict[str, Any] = {}
+        self._open_run(store, run_dir, work_dir, cfg.train)
 
     # -- state ---------------------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
