@@ -108,6 +108,28 @@ def test_batcher_failure_reaches_every_caller_of_the_batch() -> None:
             future.result(timeout=5)
     batcher.close()
 
+def test_images_submitted_after_close_are_still_answered() -> None:
+    """An evicted model's batcher is closed while a request that already holds the model submits: that
+    request is served (in its own thread, in max_batch slices), never left waiting on a future."""
+    calls: list[int] = []
+
+    def run(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(len(images))
+        return _echo(images)
+
+    batcher = DynamicBatcher(run, max_batch=4, max_wait_s=0.001, workers=2)
+    queued = batcher.submit([torch.full((1, 2, 2), 1, dtype=torch.uint8)])
+    batcher.close()
+    batcher.close()  # closing twice is harmless
+    late = batcher.submit([torch.full((1, 2, 2), n, dtype=torch.uint8) for n in range(10)])
+    assert queued[0].result(timeout=5)[1].tolist() == [1.0] * 4
+    assert [f.result(timeout=5)[1].tolist() for f in late] == [[float(n)] * 4 for n in range(10)]
+    assert batcher.closed and sorted(calls[-3:]) == [2, 4, 4]
+    for thread in batcher._threads:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+
+
 def test_batcher_workers_run_batches_at_once_each_with_its_own_thread_setting() -> None:
     """Two workers: two forward passes overlap, each worker thread ran `setup` (its intra-op thread count)
     before its first batch while the calling thread keeps its own count, and close() stops both workers."""

@@ -10,6 +10,10 @@ core serves more images than one pass spread over every core (no barrier between
 layer, so a core briefly taken by the request threads delays one pass instead of stalling all of them;
 `bench/inference.py` measures both). `setup` runs once in each worker thread before its first batch (to
 set that thread's intra-op thread count).
+
+A model evicted from the cache is closed while requests that already hold it may still submit; those are
+served in the caller's own thread (the model lives as long as they hold it) instead of waiting behind the
+workers' stop signal for a future nobody would resolve.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class DynamicBatcher:
         self._setup = setup
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._counts = threading.Lock()
+        self._state = threading.Lock()  # orders every queued image before the stop signals
+        self._closed = False
         self.batches = 0
         self.images = 0
         self._threads = [threading.Thread(target=self._loop, name=f"{name}-{index}", daemon=True)
@@ -53,17 +59,30 @@ class DynamicBatcher:
 
     def submit(self, images: Sequence[torch.Tensor]) -> list[Future[Result]]:
         """Queue images (each (C, H, W) uint8); one future per image, resolved when its batch ran."""
-        futures: list[Future[Result]] = []
-        for image in images:
-            future: Future[Result] = Future()
-            self._queue.put((image, future))
-            futures.append(future)
-        return futures
+        items: list[tuple[torch.Tensor, Future[Result]]] = [(image, Future()) for image in images]
+        with self._state:
+            if not self._closed:
+                for item in items:
+                    self._queue.put(item)
+                return [future for _, future in items]
+        for start in range(0, len(items), self.max_batch):  # closed: served here, in max_batch slices
+            chunk = [item for item in items[start:start + self.max_batch] if item[1].set_running_or_notify_cancel()]
+            if chunk:
+                self._execute(chunk)
+        return [future for _, future in items]
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def close(self) -> None:
-        """Finish what is queued, then stop the workers."""
-        for _ in self._threads:
-            self._queue.put(_STOP)
+        """Finish what is queued, then stop the workers; later submissions run in their caller's thread."""
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+            for _ in self._threads:
+                self._queue.put(_STOP)
 
     def _gather(self, first: Any) -> tuple[list[Any], bool]:
         batch, stop = [first], False
