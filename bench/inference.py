@@ -1,7 +1,8 @@
 """Prediction throughput through gRPC (HARVEST's inference server: auth, PNG decoding and validation per
 image, dynamic batching across 16 concurrent clients) vs a bare `model(batch)` loop over already-decoded
 tensors in the same process and run (the best of one loop over all cores and one loop per batcher worker,
-each on its share of the cores), with p50/p99 request latency.
+each on its share of the cores; each with the module the server runs, on CPU a frozen TorchScript graph,
+and with the plain eager network), with p50/p99 request latency.
 
     .venv/bin/python bench/inference.py [--arch wrn28_2] [--size 32] [--seconds 10] [--clients 16]
                                         [--per-request 4 16] [--max-batch 64] [--max-wait-ms 4]
@@ -109,21 +110,24 @@ def _serve(args: dict[str, Any], pipe: Any) -> None:
     loaded.run(images[:args["max_batch"]])
     pipe.send((server.port, token, row.model_id,
                f"model {args['arch']} at {args['size']}px, {loaded.nbytes / 1e6:.1f} MB weights, device "
-               f"{loaded.device}, torch threads {torch.get_num_threads()}"))
+               f"{loaded.device}, torch threads {torch.get_num_threads()}, served as "
+               f"{'eager network' if loaded.served is loaded.embedder else 'frozen TorchScript graph'}"))
 
     threads = torch.get_num_threads()
 
-    def bare_loop(size: int, seconds: float, parallel: int = 1) -> float:
+    def bare_loop(size: int, seconds: float, parallel: int = 1, module: str = "served") -> float:
         """The bare network on decoded, stacked tensors, in `parallel` loops at once (each with its share
-        of the cores as intra-op threads, as the batcher's workers have): the batcher's options, bare."""
+        of the cores as intra-op threads, as the batcher's workers have): the batcher's options, bare.
+        `module`: "served" is what the server runs (on CPU the frozen graph), "eager" the plain network."""
         batch, counts = images[:size], [0] * parallel
+        network = loaded.served if module == "served" else loaded.network
         started = time.perf_counter()
 
         def loop(index: int) -> None:
             torch.set_num_threads(max(1, threads // parallel))
             with torch.inference_mode():
                 while time.perf_counter() - started < seconds:
-                    loaded.network(loaded.inputs(batch))
+                    network(loaded.inputs(batch))
                     counts[index] += len(batch)
 
         workers = [threading.Thread(target=loop, args=(index,)) for index in range(parallel)]
@@ -219,15 +223,17 @@ def main() -> None:
         bare_runs, served_runs, bare_per_cpu, served_per_cpu, client_share = [], [], [], [], []
         mean_batch = args.max_batch
         for _ in range(args.blocks):
-            # The baseline is the network's best of: one loop over all cores at the cap and at the batch the
-            # batcher forms, and as many single-share loops at once as the batcher has workers.
-            shapes = sorted({(args.max_batch, 1), (mean_batch, 1), (mean_batch, workers)})
+            # The baseline is the best of: one loop over all cores at the cap and at the batch the batcher
+            # forms, and as many single-share loops at once as the batcher has workers; each of the module
+            # the server runs and the plain eager network.
+            shapes = [(size, parallel, module) for size, parallel in sorted(
+                {(args.max_batch, 1), (mean_batch, 1), (mean_batch, workers)}) for module in ("served", "eager")]
             bare = []
-            for size, parallel in shapes:
+            for size, parallel, module in shapes:
                 server_cpu = serving.ask("cpu")
-                rate = serving.ask("bare", size, args.seconds / len(shapes), parallel)
+                rate = serving.ask("bare", size, args.seconds / len(shapes), parallel, module)
                 bare.append(rate)
-                if (size, parallel) == (mean_batch, workers):  # the batcher's own shape: CPU per image
+                if (size, parallel, module) == (mean_batch, workers, "served"):  # the batcher's own: CPU per image
                     cpu = serving.ask("cpu") - server_cpu
                     bare_per_cpu.append(rate * args.seconds / len(shapes) / cpu)
             bare_runs.append(max(bare))

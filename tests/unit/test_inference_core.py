@@ -295,3 +295,42 @@ def test_package_parses_and_reports_per_class_metrics() -> None:
 def test_broken_packages_are_refused_with_the_reason(changes: dict[str, object]) -> None:
     with pytest.raises(FailedPrecondition, match="not a usable model package"):
         parse(_package(**changes), "runs/j/model/model.json")
+
+
+@pytest.mark.parametrize(("arch", "norm"), [("small_cnn", "batch"), ("small_cnn", "group"), ("wrn28_2", "batch")])
+def test_cpu_serving_runs_a_frozen_graph_that_gives_the_networks_outputs(arch: str, norm: str) -> None:
+    from harvest.inference.network import LoadedModel
+    from harvest.training.config import ModelConfig
+    from harvest.training.models import build_model
+
+    torch.manual_seed(0)
+    network = build_model(ModelConfig(arch=arch, width=8, norm=norm), 3, 5)
+    for module in network.modules():  # non-trivial statistics, so folding BatchNorm into the convolutions matters
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    prep = Preprocessing(16, 3, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    frozen = LoadedModel("m", network, prep, torch.device("cpu"))
+    eager = LoadedModel("m", network, prep, torch.device("cpu"), cpu_graph=False)
+    images = torch.randint(0, 256, (7, 3, 16, 16), dtype=torch.uint8)  # another batch size than the trace's
+    assert isinstance(frozen.served, torch.jit.ScriptModule) and eager.served is eager.embedder
+    assert frozen.nbytes == 2 * eager.nbytes  # the graph holds its own folded copy of the weights
+    got, want = frozen.run(images), eager.run(images)
+    np.testing.assert_allclose(got.probabilities, want.probabilities, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got.embeddings, want.embeddings, rtol=1e-4, atol=1e-4)
+
+
+class _Untraceable(torch.nn.Module):
+    """Returns a Python number beside a tensor: the tracer refuses it."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+        return x.flatten(1), 3
+
+
+def test_a_network_that_cannot_be_frozen_is_served_eagerly_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
+    from harvest.inference.network import frozen_graph
+
+    prep = Preprocessing(4, 1, (0.5,), (0.25,))
+    with caplog.at_level("WARNING", logger="harvest.inference.network"):
+        assert frozen_graph(_Untraceable(), prep, torch.device("cpu")) is None  # type: ignore[arg-type]
+    assert "serving the network eagerly" in caplog.text

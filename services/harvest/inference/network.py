@@ -7,6 +7,8 @@ Importing this module imports torch (~5 s); the service imports it only when a m
 from __future__ import annotations
 
 import io
+import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +21,8 @@ from harvest.inference.package import Preprocessing
 from harvest.inference.preprocess import normalize
 from harvest.training.config import ModelConfig
 from harvest.training.models import SmallCNN, WideResNet, build_model
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(nn.Module):
@@ -67,6 +71,34 @@ def use_all_cores() -> None:
     torch.set_num_threads(CPU_THREADS)
 
 
+def frozen_graph(embedder: Embedder, prep: Preprocessing, device: torch.device) -> torch.jit.ScriptModule | None:
+    """The embedder traced and frozen for CPU serving, or None where it cannot be (logged; eager serves).
+
+    Why: a frozen graph folds each BatchNorm that follows a convolution into it and runs the whole forward
+    in C++ without Python's interpreter lock, so the batcher's concurrent forward passes and the request
+    threads stop queueing for that lock between layers (`bench/inference.py` measures both, each against a
+    bare loop of the same module). TorchScript is deprecated in favour of torch.compile/torch.export, but
+    those compile for minutes per model and shape on CPU; tracing takes well under a second and is the
+    format `harvest.inference.export` already writes.
+    """
+    if device.type != "cpu":
+        return None
+    example = torch.zeros((2, prep.channels, prep.resolution, prep.resolution)).contiguous(
+        memory_format=torch.channels_last)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore", FutureWarning)  # the deprecation note above
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            graph = torch.jit.freeze(torch.jit.trace(embedder, example))
+            eager, traced = embedder(example), graph(example)
+        if not all(torch.allclose(a, b, rtol=1e-3, atol=1e-4) for a, b in zip(eager, traced, strict=True)):
+            raise ValueError("the frozen graph does not reproduce the network's outputs")
+    except Exception as exc:  # noqa: BLE001 - any network the tracer cannot follow is served eagerly
+        log.warning("serving the network eagerly: it could not be frozen into a graph (%s)", str(exc)[:200])
+        return None
+    return graph
+
+
 def pick_device(setting: str) -> torch.device:
     if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()):
         return torch.device("cuda")
@@ -84,17 +116,26 @@ class Outputs:
 class LoadedModel:
     """One model ready to run: `run(uint8 batch) -> Outputs`; safe to call from several threads."""
 
-    def __init__(self, model_id: str, network: nn.Module, prep: Preprocessing, device: torch.device) -> None:
+    def __init__(self, model_id: str, network: nn.Module, prep: Preprocessing, device: torch.device,
+                 cpu_graph: bool = True) -> None:
         self.model_id = model_id
         self.prep = prep
         self.device = device
         # channels-last: oneDNN's and cuDNN's fast convolution layout (measured ~20% faster for WRN-28-2 on CPU).
         self.network = network.to(device, memory_format=torch.channels_last).eval()
         self.embedder = Embedder(self.network).eval()
+        #: What `run` calls: the frozen graph on CPU (see `frozen_graph`), else the eager embedder.
+        self.served: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] = self.embedder
+        graph = frozen_graph(self.embedder, prep, device) if cpu_graph else None
+        if graph is not None:
+            self.served = graph
         shape = (1, prep.channels, 1, 1)
         self.mean = torch.tensor(prep.mean, dtype=torch.float32, device=device).view(shape)
         self.std = torch.tensor(prep.std, dtype=torch.float32, device=device).view(shape)
-        self.nbytes = sum(t.numel() * t.element_size() for t in self.network.state_dict().values())
+        # What the cache budget counts: the weights, twice with a frozen graph (it holds its own folded copy;
+        # the eager network stays for export).
+        weights = sum(t.numel() * t.element_size() for t in self.network.state_dict().values())
+        self.nbytes = weights * (2 if graph is not None else 1)
 
     def worker_setup(self, workers: int) -> Callable[[], None]:
         """What each of `workers` batcher threads runs first: on CPU, its share of the cores as its intra-op
@@ -115,13 +156,13 @@ class LoadedModel:
 
     @torch.inference_mode()
     def run(self, images: torch.Tensor) -> Outputs:
-        logits, features = self.embedder(self.inputs(images))
+        logits, features = self.served(self.inputs(images))
         probabilities = torch.softmax(logits.float(), dim=-1)
         return Outputs(probabilities.cpu().numpy(), features.float().cpu().numpy())
 
 
 def load(model_id: str, network_config: dict[str, object], num_classes: int, prep: Preprocessing, weights: bytes,
-         device: torch.device) -> LoadedModel:
+         device: torch.device, cpu_graph: bool = True) -> LoadedModel:
     """Build the training program's network and load the package's weights; FailedPrecondition if they do
     not fit (a package from another version of the training program, or a damaged file)."""
     try:
@@ -131,4 +172,4 @@ def load(model_id: str, network_config: dict[str, object], num_classes: int, pre
         network.load_state_dict(state)
     except Exception as exc:  # noqa: BLE001 - any failure means the package cannot be used
         raise FailedPrecondition(f"model {model_id} cannot be loaded: {str(exc)[:300]}") from None
-    return LoadedModel(model_id, network, prep, device)
+    return LoadedModel(model_id, network, prep, device, cpu_graph)

@@ -52,7 +52,7 @@ class Runtime:
         row = self._rows[model_id]
         weights = self._store.get(row.package_prefix + packages.WEIGHTS_FILE)
         return network.load(model_id, row.network, len(row.class_names), Preprocessing.from_dict(row.preprocessing),
-                            weights, network.pick_device(self._settings.device))
+                            weights, network.pick_device(self._settings.device), self._settings.cpu_graph)
 
     def drop(self, model_id: str) -> None:
         """Unload a model (archived: it will not be used again)."""

@@ -24,6 +24,9 @@ class InferenceSettings(BaseSettings):
     forward_workers: int = Field(
         default=0, ge=0, le=64, description="Dynamic batching: forward passes of one model at once; 0 = one per "
         "core on CPU (each single-threaded: more images/s than one pass over all cores), one on a GPU.")
+    cpu_graph: bool = Field(
+        default=True, description="On CPU, serve a frozen TorchScript graph of the network (BatchNorm folded, "
+        "no interpreter lock during the forward); false serves the eager network.")
     max_input_bytes: int = Field(default=4 * 1024 * 1024, gt=0, description="One raw image of Predict.")
     max_input_pixels: int = Field(default=50_000_000, gt=0, description="Decompression-bomb guard (w x h).")
     scoring_batch: int = Field(default=256, ge=1, description="Images per forward in pool scoring.")
