@@ -19,8 +19,10 @@ IDLE_PING_S = 1.0
 _IDLE_SINCE = "harvest_idle_since"
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 20, idle_ping_s: float = IDLE_PING_S) -> Engine:
-    """An engine with the settings each backend needs for many concurrent writers."""
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 20, idle_ping_s: float = IDLE_PING_S,
+                autocommit: bool = False) -> Engine:
+    """An engine with the settings each backend needs for many concurrent writers (`autocommit`: PostgreSQL
+    connections that never open a transaction, for single-statement writes)."""
     if url.startswith("sqlite"):
         database = url.split(":///", 1)[-1]
         if database and database != ":memory:":
@@ -36,7 +38,8 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 20, idle_ping_
             cursor.close()
 
         return engine
-    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, **options)
     ping_idle_connections(engine, idle_ping_s)
     return engine
 

@@ -49,6 +49,29 @@ def _explicit_sqlite_transactions(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+#: Connections of the statement pool (PostgreSQL), as many again on overflow: one per serving thread
+#: writing at that moment. Too small a pool churns overflow connections (measured: 2 gave 37% fewer writes/s).
+STATEMENT_POOL = 8
+
+
+def _statement_engine(engine: Engine) -> Engine:
+    """On PostgreSQL, a pool of its own, in autocommit, for the hot single-statement writes.
+
+    Why: psycopg drops every prepared statement of a connection whenever a ROLLBACK runs on it, and each
+    read session ends with one; on a pool shared with sessions the label write's statement was planned
+    again and again (a few ms of server CPU each time for the group statement). Connections that never
+    open a transaction never roll back, so their statements stay prepared. Disposed with `engine`.
+    Measured in-process (16 threads labeling on PostgreSQL): 0.31 → 0.13 ms of PostgreSQL CPU per write,
+    2,560 → 3,018 writes/s.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    statements = make_engine(engine.url.render_as_string(hide_password=False), pool_size=STATEMENT_POOL,
+                             autocommit=True)
+    event.listen(engine, "engine_disposed", lambda _engine: statements.dispose())
+    return statements
+
+
 class Database:
     """Sessions over one engine: `read()` for queries, `write()` for one atomic change."""
 
@@ -59,7 +82,7 @@ class Database:
             _explicit_sqlite_transactions(engine)
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._sqlite_writer = threading.Lock() if self.dialect == "sqlite" else None
-        self._autocommit_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit_engine = _statement_engine(engine)
         self._read = sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False, autoflush=False)
 
