@@ -79,10 +79,11 @@ class LabelsUnderTest:
 
 @contextmanager
 def running_labels(database_url: str, handoff: StorageHandoff | None = None,
-                   settings: LabelsSettings | None = None) -> Iterator[LabelsUnderTest]:
-    """The server with `settings` (default: WatchAnnotations polling every 50 ms, so tests wait little)."""
+                   settings: LabelsSettings | None = None, idle_ping_s: float | None = None) -> Iterator[LabelsUnderTest]:
+    """The server with `settings` (default: WatchAnnotations polling every 50 ms, so tests wait little);
+    `idle_ping_s`: the engine's idle-connection check (default: the service's)."""
     migrate(database_url)
-    engine = make_engine(database_url)
+    engine = make_engine(database_url) if idle_ping_s is None else make_engine(database_url, idle_ping_s=idle_ping_s)
     auth = AuthSettings(secret=SecretStr(SECRET))
     # Nothing listens on this port: freezing reaches no storage unless a test passes its own handoff.
     handoff = handoff or GrpcStorageHandoff(EndpointSettings(storage_address=f"127.0.0.1:{free_port()}"),

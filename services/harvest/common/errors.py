@@ -68,6 +68,7 @@ class Cancelled(HarvestError):
 
 
 INTERNAL_MESSAGE = "internal error; the server log has the details (request id {request_id})"
+DATABASE_UNAVAILABLE = "the database is unreachable or too busy right now; retry in a moment"
 
 
 def status_for(error: BaseException) -> tuple[grpc.StatusCode, str, dict[str, str]]:
@@ -76,4 +77,22 @@ def status_for(error: BaseException) -> tuple[grpc.StatusCode, str, dict[str, st
         return error.code, error.message, error.details
     if isinstance(error, NotImplementedError):
         return grpc.StatusCode.UNIMPLEMENTED, str(error) or "not implemented yet", {}
+    if _is_transient_database_error(error):
+        return grpc.StatusCode.UNAVAILABLE, DATABASE_UNAVAILABLE, {}
     return grpc.StatusCode.INTERNAL, "", {}
+
+
+def _is_transient_database_error(error: BaseException) -> bool:
+    """A lost or refused database connection, an exhausted connection pool, a deadlock or a locked SQLite
+    file: conditions that pass, which a client should retry (UNAVAILABLE, which the SDK retries) rather
+    than report as a bug (INTERNAL). Retrying a label write is safe: it carries its expected version (and
+    may carry a client_request_id), so a write that did commit is never applied twice."""
+    try:
+        from sqlalchemy import exc as sa_exc
+    except ImportError:  # pragma: no cover - every service installs SQLAlchemy
+        return False
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(error, sa_exc.OperationalError)
+    return False

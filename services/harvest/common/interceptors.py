@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import descriptor_pool
 
 from harvest.common.auth import Principal, Role, TokenSigner, bind_principal, parse_bearer, unbind_principal
-from harvest.common.errors import INTERNAL_MESSAGE, status_for
+from harvest.common.errors import INTERNAL_MESSAGE, HarvestError, status_for
 from harvest.common.metrics import RpcMetrics
 from harvest.v1 import common_pb2
 
@@ -184,6 +184,8 @@ class _Call:
         if code == grpc.StatusCode.INTERNAL:
             message = INTERNAL_MESSAGE.format(request_id=self.request_id)
             log.error("rpc failed", exc_info=exc, extra=extra)
+        elif not isinstance(exc, HarvestError):  # a transient infrastructure failure: operators need its cause
+            log.warning("rpc failed transiently: %s", message, exc_info=exc, extra=extra)
         else:
             log.info("rpc refused: %s", message, extra=extra)
         trailing = [("harvest-request-id", self.request_id)]
