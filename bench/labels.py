@@ -4,9 +4,12 @@ annotation history (zero lost) and that every item's version equals its number o
 
 The server runs in its own process (`python -m harvest.labels`, as deployed); clients run in separate
 processes too (a few threads each, one channel per client), so the bench's own GIL does not throttle them.
+With `--watchers N`, N WatchAnnotations streams (one per annotator, in this process) are open during the
+run; afterwards the bench waits until each has received every stored event, and reports how many did.
 For PostgreSQL a temporary database is created on 127.0.0.1:5432 (user postgres, trust auth) and dropped.
 
     .venv/bin/python bench/labels.py [--duration 30] [--clients 32] [--backend both|sqlite|postgresql]
+                                     [--workers 16 8] [--watchers 0 2]
 """
 
 from __future__ import annotations
@@ -180,6 +183,49 @@ def start_server(url: str, workdir: Path, workers: int) -> tuple[subprocess.Pope
     return process, address
 
 
+class Watchers:
+    """WatchAnnotations streams open during the run, one per annotator (the per-user cap is 2), replaying
+    from the project's first event; each counts the events it received."""
+
+    def __init__(self, address: str, setup: Setup, count: int) -> None:
+        self.received = [0] * count
+        self._channels = [grpc.insecure_channel(address) for _ in range(count)]
+        self._calls = []
+        self._threads = []
+        for index, channel in enumerate(self._channels):
+            stub = labels_pb2_grpc.LabelsServiceStub(channel)
+            call = stub.WatchAnnotations(
+                labels_pb2.WatchAnnotationsRequest(project_id=setup.project_id, from_beginning=True),
+                metadata=(("authorization", f"Bearer {setup.tokens[index]}"),))
+            self._calls.append(call)
+            thread = threading.Thread(target=self._read, args=(index, call), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _read(self, index: int, call: Any) -> None:
+        try:
+            for _ in call:
+                self.received[index] += 1
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.CANCELLED:
+                print(f"watcher {index} ended: {exc.code().name} {exc.details()}", file=sys.stderr)
+
+    def wait_for(self, events: int, timeout_s: float = 60.0) -> list[int]:
+        """Wait until every stream received `events` events (or the timeout); the counts received."""
+        deadline = time.monotonic() + timeout_s
+        while min(self.received, default=events) < events and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return list(self.received)
+
+    def close(self) -> None:
+        for call in self._calls:
+            call.cancel()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for channel in self._channels:
+            channel.close()
+
+
 def verify(url: str, project_id: str, acknowledged: list[str]) -> tuple[int, int, int]:
     """(lost acknowledged writes, events in history, items whose version != events + 1)."""
     engine = make_engine(url)
@@ -194,7 +240,7 @@ def verify(url: str, project_id: str, acknowledged: list[str]) -> tuple[int, int
     return lost, len(stored), inconsistent
 
 
-def run_backend(backend: str, workers: int, args: argparse.Namespace) -> dict[str, float]:
+def run_backend(backend: str, workers: int, watchers: int, args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp, database(backend, Path(tmp)) as url:
         workdir = Path(tmp)
         setup = prepare(url, args.clients, args.items)
@@ -210,12 +256,17 @@ def run_backend(backend: str, workers: int, args: argparse.Namespace) -> dict[st
                 process.start()
             for _ in processes:
                 ready.acquire(timeout=120)
+            watching = Watchers(address, setup, watchers) if watchers else None
             cpu_before = cpu_seconds(server.pid)
             go.set()
             collected = [results.get(timeout=args.duration + 120) for _ in range(args.clients)]
             server_cpu = cpu_seconds(server.pid) - cpu_before
             for process in processes:
                 process.join()
+            delivered = -1
+            if watching is not None:
+                delivered = min(watching.wait_for(sum(len(c[0]) for c in collected)))
+                watching.close()
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
@@ -226,7 +277,7 @@ def run_backend(backend: str, workers: int, args: argparse.Namespace) -> dict[st
     return {"writes": len(acknowledged), "writes_s": len(acknowledged) / args.duration,
             "p50_ms": quantiles[49] * 1000, "p99_ms": quantiles[98] * 1000,
             "aborted": sum(c[2] for c in collected), "failed": sum(c[3] for c in collected),
-            "lost": lost, "stored": stored, "inconsistent": inconsistent,
+            "lost": lost, "stored": stored, "inconsistent": inconsistent, "delivered": delivered,
             "server_cpu_ms": server_cpu * 1000 / max(1, len(acknowledged))}
 
 
@@ -239,20 +290,25 @@ def main() -> int:
                         help="server threads (HARVEST_SERVER_MAX_WORKERS); one row per value")
     parser.add_argument("--items", type=int, default=200, help="items per client")
     parser.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both")
+    parser.add_argument("--watchers", type=int, nargs="+", default=[0, 2],
+                        help="WatchAnnotations streams open during the run (at most 4); one row per value")
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     print(f"labels bench: {args.clients} clients in {args.processes} processes, {args.duration:.0f} s per row, "
           f"{os.cpu_count()} CPUs")
-    print(f"{'backend':<11} {'threads':>7} {'writes':>8} {'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'aborted':>8} "
-          f"{'failed':>7} {'lost':>5} {'history':>8} {'bad ver':>8} {'srv cpu ms/w':>12}")
+    print(f"{'backend':<11} {'threads':>7} {'watchers':>8} {'writes':>8} {'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'aborted':>8} {'failed':>7} {'lost':>5} {'history':>8} {'bad ver':>8} {'srv cpu ms/w':>12} "
+          f"{'watched':>8}")
     exit_code = 0
-    for backend, workers in [(b, w) for b in backends for w in args.workers]:
-        r = run_backend(backend, workers, args)
-        print(f"{backend:<11} {workers:>7} {r['writes']:>8.0f} {r['writes_s']:>9.0f} {r['p50_ms']:>7.2f} "
+    for backend, workers, watchers in [(b, w, n) for b in backends for w in args.workers for n in args.watchers]:
+        r = run_backend(backend, workers, watchers, args)
+        watched = "-" if r["delivered"] < 0 else f"{r['delivered']:.0f}"
+        print(f"{backend:<11} {workers:>7} {watchers:>8} {r['writes']:>8.0f} {r['writes_s']:>9.0f} {r['p50_ms']:>7.2f} "
               f"{r['p99_ms']:>7.2f} {r['aborted']:>8.0f} {r['failed']:>7.0f} {r['lost']:>5.0f} {r['stored']:>8.0f} "
-              f"{r['inconsistent']:>8.0f} {r['server_cpu_ms']:>12.2f}", flush=True)
-        if r["lost"] or r["inconsistent"]:
+              f"{r['inconsistent']:>8.0f} {r['server_cpu_ms']:>12.2f} {watched:>8}", flush=True)
+        if r["lost"] or r["inconsistent"] or 0 <= r["delivered"] < r["stored"]:
             exit_code = 1
+    print("watched: events the slowest watcher received by the end (must equal history)")
     print("target on PostgreSQL: >= 2000 writes/s, p99 < 25 ms; lost must be 0")
     return exit_code
 
