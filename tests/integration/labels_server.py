@@ -78,8 +78,8 @@ class LabelsUnderTest:
 
 
 @contextmanager
-def running_labels(database_url: str, handoff: StorageHandoff | None = None,
-                   settings: LabelsSettings | None = None, idle_ping_s: float | None = None) -> Iterator[LabelsUnderTest]:
+def running_labels(database_url: str, handoff: StorageHandoff | None = None, settings: LabelsSettings | None = None,
+                   idle_ping_s: float | None = None) -> Iterator[LabelsUnderTest]:
     """The server with `settings` (default: WatchAnnotations polling every 50 ms, so tests wait little);
     `idle_ping_s`: the engine's idle-connection check (default: the service's)."""
     migrate(database_url)
