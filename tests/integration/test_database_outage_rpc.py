@@ -18,8 +18,9 @@ pytestmark = pytest.mark.integration
 def _terminate_all(url: str) -> int:
     admin = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as connection:
-        rows = connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-                                  "current_database() AND pid <> pg_backend_pid()").fetchall()
+        rows = connection.execute(  # waits (up to 5 s) until each backend has exited
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").fetchall()
     return len(rows)
 
 

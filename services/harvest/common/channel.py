@@ -1,11 +1,18 @@
 """Client channels: TLS when configured, the caller's token on every call, a default deadline, and
-transparent retries on UNAVAILABLE (a service restarting under `harvest up` or a rolling update).
+transparent retries on UNAVAILABLE (a service restarting under `harvest up` or a rolling update, a
+database that blipped).
+
+A call retried on UNAVAILABLE may already have been applied (the server can fail after its commit), so a
+request with an idempotency key (`request_id` of SubmitJob, `client_request_id` of Annotate and
+BatchAnnotate) left empty by the caller gets one before it is sent: every retry of that call then
+carries the same key, and the server answers it with the first result instead of acting twice.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +64,29 @@ class _MetadataInterceptor(
         return continuation(self._details(details), requests)
 
 
+#: Request fields that make a write idempotent: the server answers a repeated key with the first result.
+IDEMPOTENCY_FIELDS = ("request_id", "client_request_id")
+
+
+def with_idempotency_key(request: Any) -> Any:
+    """`request`, or a copy with a fresh idempotency key where it has an empty key field (never mutated)."""
+    fields = getattr(getattr(request, "DESCRIPTOR", None), "fields_by_name", {})
+    for name in IDEMPOTENCY_FIELDS:
+        if name in fields and not getattr(request, name):
+            keyed = type(request)()
+            keyed.CopyFrom(request)
+            setattr(keyed, name, uuid.uuid4().hex)
+            return keyed
+    return request
+
+
+class _IdempotencyInterceptor(grpc.UnaryUnaryClientInterceptor):
+    """Gives unary writes with an empty idempotency key one (see the module docstring)."""
+
+    def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return continuation(details, with_idempotency_key(request))
+
+
 def open_channel(address: str, *, token: str | None = None, tls: TLSSettings | None = None,
                  client: ClientSettings | None = None, max_message_bytes: int = 8 * 1024 * 1024) -> grpc.Channel:
     """A channel to one service; `token` (when given) is sent as `authorization: Bearer …`."""
@@ -75,6 +105,7 @@ def open_channel(address: str, *, token: str | None = None, tls: TLSSettings | N
         channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=root), options)
     else:
         channel = grpc.insecure_channel(address, options)
+    channel = grpc.intercept_channel(channel, _IdempotencyInterceptor())
     if token:
         channel = grpc.intercept_channel(channel, _MetadataInterceptor([("authorization", f"Bearer {token}")]))
     return channel

@@ -82,17 +82,35 @@ def status_for(error: BaseException) -> tuple[grpc.StatusCode, str, dict[str, st
     return grpc.StatusCode.INTERNAL, "", {}
 
 
+#: PostgreSQL SQLSTATEs that pass: connection exceptions (class 08), deadlock and serialization failures
+#: (class 40), too many connections, the server shutting down or starting, a lock not available (NOWAIT).
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "40")
+_TRANSIENT_SQLSTATES = {"53300", "57P01", "57P02", "57P03", "55P03"}
+#: SQLite's messages for a write lock held by another connection longer than the busy timeout.
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked")
+
+
 def _is_transient_database_error(error: BaseException) -> bool:
     """A lost or refused database connection, an exhausted connection pool, a deadlock or a locked SQLite
     file: conditions that pass, which a client should retry (UNAVAILABLE, which the SDK retries) rather
-    than report as a bug (INTERNAL). Retrying a label write is safe: it carries its expected version (and
-    may carry a client_request_id), so a write that did commit is never applied twice."""
+    than report as a bug (INTERNAL). Everything else a driver calls "operational" (a missing table, a
+    statement timeout, a limit exceeded) stays INTERNAL: retrying would not help and would hide the bug.
+    Retried writes are not applied twice: the SDK gives each SubmitJob/Annotate an idempotency key
+    (harvest.common.channel)."""
     try:
         from sqlalchemy import exc as sa_exc
     except ImportError:  # pragma: no cover - every service installs SQLAlchemy
         return False
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
         return True
-    if isinstance(error, sa_exc.DBAPIError):
-        return bool(error.connection_invalidated) or isinstance(error, sa_exc.OperationalError)
-    return False
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if type(error.orig).__module__.startswith("sqlite3"):
+        return isinstance(error, sa_exc.OperationalError) and str(error.orig).startswith(_SQLITE_TRANSIENT)
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES
+    # An operational error the server sent no state for: the client could not reach it (refused, reset).
+    return isinstance(error, sa_exc.OperationalError)

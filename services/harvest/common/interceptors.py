@@ -184,7 +184,7 @@ class _Call:
         if code == grpc.StatusCode.INTERNAL:
             message = INTERNAL_MESSAGE.format(request_id=self.request_id)
             log.error("rpc failed", exc_info=exc, extra=extra)
-        elif not isinstance(exc, HarvestError):  # a transient infrastructure failure: operators need its cause
+        elif code == grpc.StatusCode.UNAVAILABLE and not isinstance(exc, HarvestError):  # operators need the cause
             log.warning("rpc failed transiently: %s", message, exc_info=exc, extra=extra)
         else:
             log.info("rpc refused: %s", message, extra=extra)

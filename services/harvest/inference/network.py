@@ -83,14 +83,22 @@ def frozen_graph(embedder: Embedder, prep: Preprocessing, device: torch.device) 
     """
     if device.type != "cpu":
         return None
-    example = torch.zeros((2, prep.channels, prep.resolution, prep.resolution)).contiguous(
-        memory_format=torch.channels_last)
+    def example(batch: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(batch)
+        return torch.randn((batch, prep.channels, prep.resolution, prep.resolution), generator=generator).contiguous(
+            memory_format=torch.channels_last)
+
     try:
+        # Filters are process-wide (a concurrent load may briefly see them): acceptable for a one-off trace.
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore", FutureWarning)  # the deprecation note above
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            graph = torch.jit.freeze(torch.jit.trace(embedder, example))
-            eager, traced = embedder(example), graph(example)
+            # A tracer warning means the trace may hold a value of this input (a shape, a branch taken)...
+            warnings.simplefilter("error", torch.jit.TracerWarning)
+            # ...except torch's own shape checks (GroupNorm's "more than 1 value per channel"), which only raise.
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"torch\.nn\.functional")
+            graph = torch.jit.freeze(torch.jit.trace(embedder, example(2)))
+            check = example(3)  # another batch size and other values than the trace's
+            eager, traced = embedder(check), graph(check)
         if not all(torch.allclose(a, b, rtol=1e-3, atol=1e-4) for a, b in zip(eager, traced, strict=True)):
             raise ValueError("the frozen graph does not reproduce the network's outputs")
     except Exception as exc:  # noqa: BLE001 - any network the tracer cannot follow is served eagerly
