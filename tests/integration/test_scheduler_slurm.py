@@ -3,10 +3,14 @@ Celery worker (Redis broker): success with streamed metrics, cancellation, reque
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -132,7 +136,40 @@ def wait_node_idle(stack: Stack, node: str, timeout_s: float = 60) -> None:
     raise AssertionError(f"node {node} did not become IDLE (last state {state!r})")
 
 
-def _interrupt_and_resume(stack: Stack, interrupt: list[str], restore: list[str] | None) -> None:
+def kill_job_on_node(external_id: str, node: str) -> int:
+    """SIGKILL what the job runs on `node` (its tasks and their step daemon), as the node's death would.
+
+    A node set down with scontrol is still alive here: its step daemon went on for seconds (reporting to
+    an srun that had gone) and sent the step's end after slurmctld had requeued the job. slurmctld ignores
+    that message for a pending job and keeps the old step, and the next attempt's srun then waited forever
+    ("step creation temporarily disabled: Requested nodes are busy"), which a real failed node never causes.
+    """
+    wanted = {f"SLURMD_NODENAME={node}".encode(), f"SLURM_JOB_ID={external_id}".encode()}
+    tasks: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = set((entry / "environ").read_bytes().split(b"\0"))
+            except OSError:
+                continue
+            if wanted <= environ:
+                tasks.add(int(entry.name))
+    doomed = set(tasks)
+    for pid in tasks:
+        try:
+            parent = int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if (Path("/proc") / str(parent) / "cmdline").read_bytes().startswith(b"slurmstepd"):
+                doomed.add(parent)
+        except (OSError, ValueError, IndexError):
+            continue
+    for pid in doomed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(doomed)
+
+
+def _interrupt_and_resume(stack: Stack, interrupt: list[str], restore: list[str] | None,
+                          dead_node: str | None = None) -> None:
     job = stack.submit(steps=600)
     run_dir = f"runs/{job.job_id}"
     reader = RunReader(stack.store, run_dir)
@@ -145,6 +182,8 @@ def _interrupt_and_resume(stack: Stack, interrupt: list[str], restore: list[str]
     running = stack.wait(job.job_id, lambda j: j.state == S.JOB_STATE_RUNNING, what="ran")
     done_before = max(r["step"] for r in reader.metrics() if r["kind"] == "train")
     stack.cluster.run([part.replace("{id}", running.external_id) for part in interrupt])
+    if dead_node:
+        assert kill_job_on_node(running.external_id, dead_node) > 0
     preempted = stack.wait(job.job_id, lambda j: j.restart_count == 1, timeout=60, what="was requeued")
     wait_for_stale_steps(running.external_id)
     if restore:
@@ -175,7 +214,7 @@ def test_requeued_job_is_preempted_then_resumes_from_its_checkpoint(stack: Stack
 def test_job_survives_a_node_set_down_mid_run(stack: Stack) -> None:
     try:
         _interrupt_and_resume(stack, ["scontrol", "update", "nodename=n2", "state=down", "reason=harvest-test"],
-                              ["scontrol", "update", "nodename=n2", "state=resume"])
+                              ["scontrol", "update", "nodename=n2", "state=resume"], dead_node="n2")
     finally:
         stack.cluster.run(["scontrol", "update", "nodename=n2", "state=resume"], check=False)
 
