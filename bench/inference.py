@@ -5,7 +5,7 @@ each on its share of the cores; each with the module the server runs, on CPU a f
 and with the plain eager network), with p50/p99 request latency.
 
     .venv/bin/python bench/inference.py [--arch wrn28_2] [--size 32] [--seconds 10] [--clients 16]
-                                        [--per-request 4 16] [--max-batch 64] [--max-wait-ms 4]
+                                        [--per-request 4 16] [--max-batch 64] [--max-wait-ms MS]
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _serve(args: dict[str, Any], pipe: Any) -> None:
             pipe.send(time.process_time())
         elif command == "batches":
             batcher = runtime.cache.get(row.model_id).batcher
-            pipe.send((batcher.images, batcher.batches, batcher.workers))
+            pipe.send((batcher.images, batcher.batches, batcher.workers, batcher.max_wait_s))
         else:
             server.stop(0)
             runtime.close()
@@ -167,7 +167,8 @@ def main() -> None:
     parser.add_argument("--per-request", type=int, nargs="+", default=[4, 16],
                         help="images per Predict call; one table row per value")
     parser.add_argument("--max-batch", type=int, default=64)
-    parser.add_argument("--max-wait-ms", type=float, default=4.0)
+    parser.add_argument("--max-wait-ms", type=float, default=None,
+                        help="batching wait; default: the server's (none on CPU, 4 ms on a GPU)")
     parser.add_argument("--blocks", type=int, default=3, help="alternating bare/gRPC blocks")
     args = parser.parse_args()
     serving = ServingProcess(args)
@@ -218,7 +219,7 @@ def main() -> None:
     rows = []
     for per_request in args.per_request:
         served_rate(min(2.0, args.seconds), per_request, [])
-        images_before, batches_before, workers = serving.ask("batches")
+        images_before, batches_before, workers, wait_s = serving.ask("batches")
         latencies: list[float] = []
         bare_runs, served_runs, bare_per_cpu, served_per_cpu, client_share = [], [], [], [], []
         mean_batch = args.max_batch
@@ -242,14 +243,14 @@ def main() -> None:
             wall = time.perf_counter() - wall
             served_per_cpu.append(served_runs[-1] * wall / (serving.ask("cpu") - server_cpu))
             client_share.append((time.process_time() - client_cpu) / (wall * (os.cpu_count() or 1)))
-            images, batches, _ = serving.ask("batches")
+            images, batches, _, _ = serving.ask("batches")
             mean_batch = max(1, round((images - images_before) / max(1, batches - batches_before)))
         rows.append((per_request, statistics.median(bare_runs), statistics.median(served_runs),
                      *(np.percentile(latencies, [50, 99]) * 1000), mean_batch, statistics.median(bare_per_cpu),
                      statistics.median(served_per_cpu), statistics.median(client_share), bare_runs, served_runs))
     serving.close()
     print(f"\n{serving.description}; {args.clients} concurrent clients; max batch {args.max_batch}, "
-          f"max wait {args.max_wait_ms} ms, {workers} forward worker(s); server in its own process\n")
+          f"max wait {wait_s * 1000:g} ms, {workers} forward worker(s); server in its own process\n")
     print(f"{'path':<42} {'images/s':>9} {'vs bare':>8} {'p50 ms':>7} {'p99 ms':>7} {'batch':>6} "
           f"{'img/CPU-s':>9} {'vs bare':>8} {'clients CPU':>11}")
     for per_request, bare, served, p50, p99, mean_batch, bare_cpu, served_cpu, share, _, _ in rows:

@@ -180,6 +180,30 @@ def test_worker_count_and_core_share_do_not_follow_a_workers_thread_setting() ->
     assert seen == {"workers": min(CPU_THREADS, MAX_DEFAULT_WORKERS), "gpu_workers": 1, "explicit": 3}
 
 
+def test_batchers_wait_for_a_fuller_batch_only_on_a_gpu_unless_told() -> None:
+    """On CPU a waiting worker idles its core (and batch size barely changes the cost per image): no wait
+    by default there; a GPU waits GPU_BATCH_WAIT_MS; a configured wait is used as given on either."""
+    from harvest.inference.network import GPU_BATCH_WAIT_MS
+    from harvest.inference.runtime import Runtime
+    from harvest.inference.settings import InferenceSettings
+
+    def batcher_wait(device: str, max_wait_s: float | None) -> float:
+        model = SimpleNamespace(nbytes=1, run=None, device=torch.device(device), worker_setup=lambda workers: None)
+        cache = ModelCache(lambda model_id: model, budget_bytes=10, max_batch=4,  # type: ignore[arg-type,return-value]
+                           max_wait_s=max_wait_s, workers=1)
+        try:
+            return cache.get("m").batcher.max_wait_s
+        finally:
+            cache.close()
+
+    assert batcher_wait("cpu", None) == 0.0
+    assert batcher_wait("cuda", None) == GPU_BATCH_WAIT_MS / 1000 > 0
+    assert batcher_wait("cpu", 0.007) == 0.007 and batcher_wait("cuda", 0.0) == 0.0
+    assert InferenceSettings().max_wait_ms is None
+    runtime = Runtime(None, InferenceSettings(max_wait_ms=2.5))  # type: ignore[arg-type]
+    assert runtime.cache._max_wait_s == 0.0025
+
+
 
 # ---- model cache ------------------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ class Entry:
 
 class ModelCache:
     def __init__(self, load: Callable[[str], LoadedModel], budget_bytes: int, *, max_batch: int,
-                 max_wait_s: float, workers: int = 0) -> None:
+                 max_wait_s: float | None, workers: int = 0) -> None:
         self._load = load
         self.budget_bytes = budget_bytes
         self._max_batch = max_batch
@@ -57,7 +57,7 @@ class ModelCache:
 
     def _make(self, model_id: str) -> Entry:
         from harvest.inference.batcher import DynamicBatcher
-        from harvest.inference.network import forward_workers
+        from harvest.inference.network import batch_wait_s, forward_workers
 
         model = self._load(model_id)
         workers = forward_workers(model.device, self._workers)
@@ -66,7 +66,8 @@ class ModelCache:
             outputs = model.run(images)
             return outputs.probabilities, outputs.embeddings
 
-        batcher = DynamicBatcher(run, max_batch=self._max_batch, max_wait_s=self._max_wait_s,
+        batcher = DynamicBatcher(run, max_batch=self._max_batch,
+                                 max_wait_s=batch_wait_s(model.device, self._max_wait_s),
                                  name=f"batcher-{model_id[:8]}", workers=workers,
                                  setup=model.worker_setup(workers))
         return Entry(model, batcher)

@@ -34,7 +34,8 @@ class Runtime:
                 from harvest.inference.cache import ModelCache
 
                 self._cache = ModelCache(self._load, self._settings.cache_bytes, max_batch=self._settings.max_batch,
-                                         max_wait_s=self._settings.max_wait_ms / 1000,
+                                         max_wait_s=None if self._settings.max_wait_ms is None
+                                         else self._settings.max_wait_ms / 1000,
                                          workers=self._settings.forward_workers)
             return self._cache
 

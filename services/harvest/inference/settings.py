@@ -19,8 +19,10 @@ class InferenceSettings(BaseSettings):
     cache_bytes: int = Field(default=2 * 1024**3, gt=0,
                              description="Loaded models kept in memory (weights), least recently used evicted.")
     max_batch: int = Field(default=64, ge=1, le=4096, description="Dynamic batching: most images per forward.")
-    max_wait_ms: float = Field(default=4.0, ge=0, le=1000,
-                               description="Dynamic batching: longest wait for more images after the first.")
+    max_wait_ms: float | None = Field(
+        default=None, ge=0, le=1000, description="Dynamic batching: longest wait for more images after the "
+        "first; unset = none on CPU (a waiting worker idles its core and bigger batches cost as much per "
+        "image there), 4 ms on a GPU (a fuller batch costs little more than a small one).")
     forward_workers: int = Field(
         default=0, ge=0, le=64, description="Dynamic batching: forward passes of one model at once; 0 = one per "
         "core on CPU (each single-threaded: more images/s than one pass over all cores), one on a GPU.")
