@@ -136,3 +136,16 @@ def test_s3_store_keeps_as_many_connections_as_its_concurrent_requests(s3_bucket
     (key,) = store.client._http.pools.keys()
     connection_pool = store.client._http.pools[key]
     assert connection_pool.num_connections == 20  # opened in the first round, reused by the others
+
+
+def test_s3_objects_up_to_a_part_are_one_put_and_larger_ones_multipart(s3_bucket: Any) -> None:
+    """An 8 MB thumbnail pack is one PUT (plain MD5 ETag), not 5 MiB parts (the SDK's choice when asked for
+    part size 0); beyond PART_SIZE, multipart in PART_SIZE parts (ETag `<md5>-<parts>`)."""
+    server, bucket = s3_bucket
+    store = S3ObjectStore(server.endpoint, "test", "test", bucket)
+    pack = bytes(range(256)) * (8 * 1024 * 1024 // 256)
+    store.put("thumbnails/p1/a.pack", pack)
+    assert store.stat("thumbnails/p1/a.pack").etag.strip('"') == hashlib.md5(pack).hexdigest()  # noqa: S324
+    store.put("models/m1/big.bin", io.BytesIO(pack * 3), length=3 * len(pack))
+    assert store.stat("models/m1/big.bin").etag.strip('"').endswith("-2")
+    assert store.get("models/m1/big.bin") == pack * 3
