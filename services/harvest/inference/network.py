@@ -73,7 +73,8 @@ def batch_wait_s(device: torch.device, setting_s: float | None) -> float:
 
     Why none on CPU: each worker owns a core there, so while it waits for a batch to fill its core idles,
     and a CPU forward costs about the same per image whatever the batch size; with 16 clients of 4 images
-    each, waiting 4 ms served 0.72-0.82x the bare loop's images/s and not waiting 0.88x (`bench/inference.py`).
+    each, waiting 4 ms kept the server on 1.56 of 2 cores (547-618 images/s), not waiting on 1.87
+    (617-641 images/s; `bench/inference.py`).
     A GPU forward of 64 images costs little more than one of 4, so there waiting for a fuller batch pays.
     """
     if setting_s is not None:
