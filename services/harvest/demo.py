@@ -121,7 +121,7 @@ def run_demo(client: HarvestClient, workdir: Path, options: DemoOptions = DemoOp
         return DemoResult(project.project_id, job.job_id, state, "", None, labeled, uploaded.summary.stored)
 
     model = _wait_for_model(client, job.job_id, started + options.timeout_s, say)
-    accuracy = model.metrics.get("accuracy") if model is not None else None
+    accuracy = model.metrics.get("val_accuracy") if model is not None else None  # the registry's key
     return DemoResult(project.project_id, job.job_id, state, model.model_id if model else "", accuracy, labeled,
                       uploaded.summary.stored)
 
