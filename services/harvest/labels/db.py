@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Insert, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from harvest.common.database import make_engine, session_factory
 from harvest.common.database import migrate as migrate_schema
@@ -49,13 +50,6 @@ def _explicit_sqlite_transactions(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-#: Connections the statement pool (PostgreSQL) keeps, as many again on overflow; opened only when needed.
-#: It must hold one per serving thread that writes at once (HARVEST_SERVER_MAX_WORKERS, 16 by default):
-#: an overflow connection is closed when returned, so a smaller pool opens a new PostgreSQL connection for
-#: most writes under load (measured with 8 kept and 16 threads: half the writes/s).
-STATEMENT_POOL = 20
-
-
 def _statement_engine(engine: Engine) -> Engine:
     """On PostgreSQL, a pool of its own, in autocommit, for the hot single-statement writes.
 
@@ -68,8 +62,12 @@ def _statement_engine(engine: Engine) -> Engine:
     """
     if engine.dialect.name != "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT")
+    # As many connections as the session pool, which is sized to the serving threads
+    # (HARVEST_SERVER_MAX_WORKERS + 4): an overflow connection is closed when returned, so a smaller pool
+    # opens a new PostgreSQL connection for most writes under load (8 kept at 16 threads: half the writes/s).
+    sizing = {"pool_size": engine.pool.size()} if isinstance(engine.pool, QueuePool) else {}
     statements = make_engine(engine.url.render_as_string(hide_password=False), echo=bool(engine.echo),
-                             pool_size=STATEMENT_POOL, autocommit=True)
+                             autocommit=True, **sizing)
     event.listen(engine, "engine_disposed", lambda _engine: statements.dispose())
     return statements
 
