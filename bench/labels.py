@@ -2,19 +2,22 @@
 PostgreSQL; prints writes/s and latency percentiles, then checks that every acknowledged write is in the
 annotation history (zero lost) and that every item's version equals its number of events + 1.
 
-The server runs in its own process (`python -m harvest.labels`, as deployed); clients run in separate
-processes too (a few threads each, one channel per client), so the bench's own GIL does not throttle them.
+The server runs in its own process (`python -m harvest.labels`, as deployed; with --server-processes N, as
+N replicas on one port, HARVEST_LABELS_PROCESSES); clients run in separate processes too (several asyncio
+clients each, one channel per client), so the bench's own GIL does not throttle them. Server CPU per write
+counts every replica.
 With `--watchers N`, N WatchAnnotations streams (one per annotator, in this process) are open during the
 run; afterwards the bench waits until each has received every stored event, and reports how many did.
 For PostgreSQL a temporary database is created on 127.0.0.1:5432 (user postgres, trust auth) and dropped.
 
     .venv/bin/python bench/labels.py [--duration 30] [--clients 32] [--backend both|sqlite|postgresql]
-                                     [--workers 16 8] [--watchers 0 2]
+                                     [--server-processes 1 2] [--workers 16] [--watchers 0 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import multiprocessing
 import os
@@ -61,9 +64,17 @@ class Setup:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time a process and its children (the server's replicas) have used so far (Linux
+    /proc); a child that exited is counted in its parent's cumulative fields."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    total = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += cpu_seconds(int(child))
+    return total
 
 
 def free_port() -> int:
@@ -115,20 +126,31 @@ def prepare(url: str, clients: int, items_per_client: int) -> Setup:
 
 def client_process(address: str, setup: Setup, indices: list[int], duration: float, ready: Any, go: Any,
                    results: Any) -> None:
-    """Several clients (threads, one channel each) labeling their own items round-robin until time is up.
+    """Several clients (one channel each) labeling their own items round-robin until time is up.
 
-    Clients use plain grpcio stubs with the bearer token as call metadata: the SDK's retrying channel costs
-    client CPU that this 2-core machine would take from the server under test.
+    The clients of a process are coroutines on grpc.aio channels: per call that costs about half the client
+    CPU of a thread per client on blocking stubs, CPU this 2-core machine would otherwise take from the
+    server under test. Plain stubs with the bearer token as call metadata, for the same reason (the SDK's
+    retrying channel costs more).
     """
-    channels = [grpc.insecure_channel(address) for _ in indices]
+    asyncio.run(_clients(address, setup, indices, duration, ready, go, results))
+
+
+async def _clients(address: str, setup: Setup, indices: list[int], duration: float, ready: Any, go: Any,
+                   results: Any) -> None:
+    # Each client its own connection, as annotators on their own machines have (grpcio otherwise shares one
+    # connection among a process's channels to the same address).
+    channels = [grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+                for _ in indices]
     stubs = [labels_pb2_grpc.LabelsServiceStub(channel) for channel in channels]
     for stub, index in zip(stubs, indices, strict=True):  # connect and warm up before the clock starts
-        stub.WhoAmI(labels_pb2.WhoAmIRequest(), metadata=(("authorization", f"Bearer {setup.tokens[index]}"),))
+        await stub.WhoAmI(labels_pb2.WhoAmIRequest(),
+                          metadata=(("authorization", f"Bearer {setup.tokens[index]}"),))
     ready.release()
-    go.wait()
+    await asyncio.get_running_loop().run_in_executor(None, go.wait)
     stop_at = time.monotonic() + duration
 
-    def run(stub: labels_pb2_grpc.LabelsServiceStub, index: int) -> None:
+    async def run(stub: labels_pb2_grpc.LabelsServiceStub, index: int) -> None:
         metadata = (("authorization", f"Bearer {setup.tokens[index]}"),)
         items = setup.slices[index]
         versions = dict.fromkeys(items, 1)
@@ -144,8 +166,8 @@ def client_process(address: str, setup: Setup, indices: list[int], duration: flo
             step += 1
             started = time.perf_counter()
             try:
-                response = stub.Annotate(request, metadata=metadata, timeout=10)
-            except grpc.RpcError as exc:
+                response = await stub.Annotate(request, metadata=metadata, timeout=10)
+            except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.ABORTED:
                     aborted += 1
                     versions[item] = int(dict(exc.trailing_metadata())["harvest-current-version"])
@@ -157,21 +179,17 @@ def client_process(address: str, setup: Setup, indices: list[int], duration: flo
             acknowledged.append(response.annotation.annotation_id)
         results.put((acknowledged, latencies, aborted, failed))
 
-    threads = [threading.Thread(target=run, args=(stub, index)) for stub, index in zip(stubs, indices, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    await asyncio.gather(*(run(stub, index) for stub, index in zip(stubs, indices, strict=True)))
     for channel in channels:
-        channel.close()
+        await channel.close()
 
 
-def start_server(url: str, workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, workdir: Path, workers: int, processes: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "HARVEST_HOME": str(workdir), "HARVEST_DB_URL": url, "HARVEST_AUTH_SECRET": SECRET,
            "HARVEST_LABELS_PORT": str(port), "HARVEST_SERVER_METRICS_PORT": str(free_port()),
            "HARVEST_SERVER_MAX_WORKERS": str(workers), "HARVEST_LOG_LEVEL": "WARNING",
-           "HARVEST_STORAGE_PORT": str(free_port())}
+           "HARVEST_STORAGE_PORT": str(free_port()), "HARVEST_LABELS_PROCESSES": str(processes)}
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen([sys.executable, "-m", "harvest.labels"], env=env, stdout=log, stderr=log)
     address = f"127.0.0.1:{port}"
@@ -240,11 +258,12 @@ def verify(url: str, project_id: str, acknowledged: list[str]) -> tuple[int, int
     return lost, len(stored), inconsistent
 
 
-def run_backend(backend: str, workers: int, watchers: int, args: argparse.Namespace) -> dict[str, float]:
+def run_backend(backend: str, replicas: int, workers: int, watchers: int,
+                args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp, database(backend, Path(tmp)) as url:
         workdir = Path(tmp)
         setup = prepare(url, args.clients, args.items)
-        server, address = start_server(url, workdir, workers)
+        server, address = start_server(url, workdir, workers, replicas)
         try:
             context = multiprocessing.get_context("spawn")
             results, ready, go = context.Queue(), context.Semaphore(0), context.Event()
@@ -285,9 +304,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of labeling per row")
     parser.add_argument("--clients", type=int, default=32, help="concurrent gRPC clients")
-    parser.add_argument("--processes", type=int, default=4, help="client processes the clients are spread over")
-    parser.add_argument("--workers", type=int, nargs="+", default=[16, 8],
-                        help="server threads (HARVEST_SERVER_MAX_WORKERS); one row per value")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="client processes the clients are spread over (asyncio clients: one process of 32 "
+                             "costs the least CPU on this 2-core machine)")
+    parser.add_argument("--server-processes", type=int, nargs="+", default=[1, 2],
+                        help="labels server replicas on the port (HARVEST_LABELS_PROCESSES); one row per value")
+    parser.add_argument("--workers", type=int, nargs="+", default=[16],
+                        help="server threads per replica (HARVEST_SERVER_MAX_WORKERS); one row per value")
     parser.add_argument("--items", type=int, default=200, help="items per client")
     parser.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both")
     parser.add_argument("--watchers", type=int, nargs="+", default=[0, 2],
@@ -298,15 +321,18 @@ def main() -> int:
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     print(f"labels bench: {args.clients} clients in {args.processes} processes, {args.duration:.0f} s per row, "
           f"{os.cpu_count()} CPUs")
-    print(f"{'backend':<11} {'threads':>7} {'watchers':>8} {'writes':>8} {'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'aborted':>8} {'failed':>7} {'lost':>5} {'history':>8} {'bad ver':>8} {'srv cpu ms/w':>12} "
+    print(f"{'backend':<11} {'procs':>5} {'threads':>7} {'watchers':>8} {'writes':>8} {'writes/s':>9} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'aborted':>8} {'failed':>7} {'lost':>5} {'history':>8} {'bad ver':>8} {'srv cpu ms/w':>12} "
           f"{'watched':>8}")
     exit_code = 0
-    for backend, workers, watchers in [(b, w, n) for b in backends for w in args.workers for n in args.watchers]:
-        r = run_backend(backend, workers, watchers, args)
+    rows = [(b, p, w, n) for b in backends for p in args.server_processes for w in args.workers
+            for n in args.watchers]
+    for backend, processes, workers, watchers in rows:
+        r = run_backend(backend, processes, workers, watchers, args)
         watched = "-" if r["delivered"] < 0 else f"{r['delivered']:.0f}"
-        print(f"{backend:<11} {workers:>7} {watchers:>8} {r['writes']:>8.0f} {r['writes_s']:>9.0f} {r['p50_ms']:>7.2f} "
-              f"{r['p99_ms']:>7.2f} {r['aborted']:>8.0f} {r['failed']:>7.0f} {r['lost']:>5.0f} {r['stored']:>8.0f} "
+        print(f"{backend:<11} {processes:>5} {workers:>7} {watchers:>8} {r['writes']:>8.0f} {r['writes_s']:>9.0f} "
+              f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['aborted']:>8.0f} {r['failed']:>7.0f} {r['lost']:>5.0f} "
+              f"{r['stored']:>8.0f} "
               f"{r['inconsistent']:>8.0f} {r['server_cpu_ms']:>12.2f} {watched:>8}", flush=True)
         if r["lost"] or r["inconsistent"] or (r["delivered"] >= 0 and r["delivered"] != r["stored"]):
             exit_code = 1

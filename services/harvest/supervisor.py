@@ -26,7 +26,7 @@ class ChildSpec:
 
     name: str
     argv: list[str]
-    log_file: Path
+    log_file: Path | None  # None: the child writes to this process's stdout and stderr
     env: dict[str, str] = field(default_factory=dict)
     describe: str = ""  # shown to the user, e.g. "grpc://127.0.0.1:50051"
 
@@ -66,8 +66,16 @@ class Supervisor:
         with self._lock:
             return {n: c.process.pid for n, c in self._children.items() if c.process and c.process.poll() is None}
 
+    def request_stop(self) -> None:
+        """Make `watch()` return (safe in a signal handler: takes no lock); then call `stop()`."""
+        self._stopping.set()
+
     def _spawn(self, child: _Child) -> None:
         spec = child.spec
+        if spec.log_file is None:
+            child.process = subprocess.Popen(spec.argv, stdin=subprocess.DEVNULL, env={**self._base_env, **spec.env},
+                                             start_new_session=True)
+            return
         spec.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(spec.log_file, "ab") as out:
             child.process = subprocess.Popen(
@@ -92,8 +100,8 @@ class Supervisor:
         child.restarts = [t for t in child.restarts if now - t < self._window_s] + [now]
         if len(child.restarts) > self._max_restarts:
             child.gave_up = True
-            self._on_event(f"{child.spec.name} keeps failing (exit {code}); not restarting it. "
-                           f"See {child.spec.log_file}")
+            where = f"See {child.spec.log_file}" if child.spec.log_file else "See its output above"
+            self._on_event(f"{child.spec.name} keeps failing (exit {code}); not restarting it. {where}")
             return
         delay = min(0.5 * 2 ** (len(child.restarts) - 1), 8.0)
         self._on_event(f"{child.spec.name} exited with {code}; restarting in {delay:.1f}s")

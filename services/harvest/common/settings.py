@@ -157,6 +157,8 @@ class ServerSettings(BaseSettings):
         default=None, description="Prometheus /metrics port; default: the service's gRPC port + 1000."
     )
     reflection: bool = True
+    reuse_port: bool = Field(default=False, description="Share the port with other processes (SO_REUSEPORT); "
+                             "set by a service for its own replicas, not by hand.")
 
 
 class ClientSettings(BaseSettings):

@@ -2,14 +2,17 @@
 
 The schema is migrated at start; this service also checks token revocation against its database
 (it owns the token records). The database pool holds one connection per serving thread, so a burst of
-calls never waits for a connection.
+calls never waits for a connection. With HARVEST_LABELS_PROCESSES > 1 this process migrates, then runs
+that many replicas on the same port (`harvest.common.replicas`) instead of serving itself.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from harvest.common.auth import TokenSigner
+from harvest.common.replicas import is_replica, serve_replicas
 from harvest.common.server import ServerConfig, run_service
 from harvest.common.settings import DatabaseSettings, HomeSettings
 from harvest.labels.db import make_engine, migrate
@@ -24,10 +27,16 @@ def main() -> int:
     database = DatabaseSettings()
     url = database.resolved_url(HomeSettings().home)
     migrate(url)
+    settings = LabelsSettings()
+    if settings.processes > 1 and not is_replica(dict(os.environ)):
+        port = config.endpoints.port("labels")
+        metrics_port = config.server.metrics_port or port + 1000
+        return serve_replicas("labels", settings.processes, "harvest.labels", config.endpoints.bind_host, port,
+                              metrics_port)
     engine = make_engine(url, echo=database.echo, pool_size=config.server.max_workers + 4)
     # The core's directory signs tokens; the server's signer verifies them and consults the same database.
     core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls),
-                            LabelsSettings(), server_threads=config.server.max_workers)
+                            settings, server_threads=config.server.max_workers)
     signer = TokenSigner(config.auth, is_revoked=core.users.is_revoked)
     try:
         return run_service("labels", register_labels(core), config, signer=signer)

@@ -119,10 +119,15 @@ def request_key(value: str) -> str | None:
 class Annotations:
     """Annotate, batch, undo and history."""
 
-    def __init__(self, db: Database, events: EventWriter) -> None:
+    def __init__(self, db: Database, events: EventWriter, write_batch: int = 64) -> None:
         self._db = db
         self._events = events
-        self._direct = DirectLabelWriter(db)
+        self._direct = DirectLabelWriter(db, write_batch)
+
+    @property
+    def direct_writer(self) -> DirectLabelWriter:
+        """The hot-path writer (tests and benchmarks read its group-commit counters)."""
+        return self._direct
 
     def annotate(self, principal: Principal, project_id: str, write: LabelWrite) -> WriteResult:
         """Try the one-statement write (label_writes); when it matches nothing, the general path decides."""

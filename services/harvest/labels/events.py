@@ -18,6 +18,7 @@ from harvest.labels import derivation
 from harvest.labels.db import Database
 from harvest.labels.models import Annotation, Item, Lease, Vote, utcnow
 from harvest.labels.policies import ProjectAccess
+from harvest.labels.records import AnnotationRecord, ItemRecord
 from harvest.labels.states import AnnotationKind, ItemStatus, LabelSource
 
 
@@ -39,8 +40,8 @@ class WriteRequest:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    item: Item
-    annotation: Annotation
+    item: Item | ItemRecord
+    annotation: Annotation | AnnotationRecord
     annotator_ids: tuple[str, ...]
 
 

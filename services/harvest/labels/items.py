@@ -36,6 +36,7 @@ from harvest.labels.models import (
 from harvest.labels.paging import after_key, page_request
 from harvest.labels.policies import ProjectAccess
 from harvest.labels.predictions import latest_model_id, open_suspicion
+from harvest.labels.records import ItemRecord
 from harvest.labels.states import AnnotationKind, ImageFormat, ItemStatus, LabelSource, SuggestedLabelPolicy
 
 MAX_REGISTER = 5000
@@ -96,7 +97,7 @@ class ItemQuery:
 class ItemView:
     """An item with what its message shows besides its own columns."""
 
-    item: Item
+    item: Item | ItemRecord
     annotator_ids: tuple[str, ...] = ()
     prediction: Prediction | None = None
     suspicion: SuspectedError | None = None

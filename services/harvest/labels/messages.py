@@ -24,6 +24,7 @@ from harvest.labels.models import (
 )
 from harvest.labels.predictions import embedding_of
 from harvest.labels.projects import ProjectView
+from harvest.labels.records import AnnotationRecord
 from harvest.labels.workflow import ItemAgreement, ProjectAgreement
 from harvest.v1 import common_pb2, labels_pb2
 
@@ -101,7 +102,7 @@ def item_message(view: ItemView) -> labels_pb2.Item:
         suggested_label=item.suggested_label, object_key=item.object_key, format=item.format)
 
 
-def annotation_message(row: Annotation) -> labels_pb2.Annotation:
+def annotation_message(row: Annotation | AnnotationRecord) -> labels_pb2.Annotation:
     return labels_pb2.Annotation(
         annotation_id=row.id, item_id=row.item_id, kind=row.kind, class_id=row.class_id or "",
         previous_class_id=row.previous_class_id or "", source=row.source, noisy=row.noisy, user_id=row.user_id,

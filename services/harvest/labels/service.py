@@ -62,7 +62,7 @@ class LabelsCore:
                               max_streams_per_user=settings.max_watch_streams_per_user, is_revoked=users.is_revoked)
         return cls(db=db, users=users, projects=Projects(db),
                    classes=Classes(db, events), members=Members(db), items=Items(db, events),
-                   annotations=Annotations(db, events), feed=feed,
+                   annotations=Annotations(db, events, settings.write_batch), feed=feed,
                    workflow=Workflow(db, events), queue=LabelingQueue(db),
                    outputs=ModelOutputs(db), snapshots=Snapshots(db, handoff), imports=LabelImports(db, events),
                    exports=LabelExports(db), audit=AuditLog(db))

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class LabelsSettings(BaseSettings):
-    """The annotation event feed."""
+    """The annotation event feed and the label write path."""
 
     model_config = SettingsConfigDict(env_prefix="HARVEST_LABELS_", extra="ignore", case_sensitive=False)
 
@@ -22,3 +22,10 @@ class LabelsSettings(BaseSettings):
         "holds a serving thread, so it is kept below HARVEST_SERVER_MAX_WORKERS (at most half of them).")
     max_watch_streams_per_user: int = Field(default=2, ge=1, le=1000,
                                             description="Open WatchAnnotations streams of one user.")
+    write_batch: int = Field(
+        default=64, ge=1, le=1000, description="PostgreSQL: most label writes group-committed in one statement "
+        "(the writes that arrive while one is in flight go together); 1 sends each write alone.")
+    processes: int = Field(
+        default=1, ge=1, le=64, description="Serving processes on the labels port (SO_REUSEPORT; the kernel "
+        "spreads connections over them). One Python process serves about one core's worth of calls; use up "
+        "to the cores the service may use. Needs a fixed HARVEST_LABELS_PORT.")
