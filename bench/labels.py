@@ -12,6 +12,7 @@ For PostgreSQL a temporary database is created on 127.0.0.1:5432 (user postgres,
 
     .venv/bin/python bench/labels.py [--duration 30] [--clients 32] [--backend both|sqlite|postgresql]
                                      [--server-processes 1 2] [--workers 16] [--watchers 0 2]
+                                     [--rates 2000]
 """
 
 from __future__ import annotations
@@ -124,8 +125,8 @@ def prepare(url: str, clients: int, items_per_client: int) -> Setup:
     return Setup(project_id, [c.id for c in view.classes], tokens, slices)
 
 
-def client_process(address: str, setup: Setup, indices: list[int], duration: float, ready: Any, go: Any,
-                   results: Any) -> None:
+def client_process(address: str, setup: Setup, indices: list[int], duration: float, interval: float,
+                   ready: Any, go: Any, results: Any) -> None:
     """Several clients (one channel each) labeling their own items round-robin until time is up.
 
     The clients of a process are coroutines on grpc.aio channels: per call that costs about half the client
@@ -133,11 +134,16 @@ def client_process(address: str, setup: Setup, indices: list[int], duration: flo
     server under test. Plain stubs with the bearer token as call metadata, for the same reason (the SDK's
     retrying channel costs more).
     """
-    asyncio.run(_clients(address, setup, indices, duration, ready, go, results))
+    asyncio.run(_clients(address, setup, indices, duration, interval, ready, go, results))
 
 
-async def _clients(address: str, setup: Setup, indices: list[int], duration: float, ready: Any, go: Any,
-                   results: Any) -> None:
+async def _clients(address: str, setup: Setup, indices: list[int], duration: float, interval: float,
+                   ready: Any, go: Any, results: Any) -> None:
+    """`interval` 0: each client writes again as soon as its last write returned (closed loop: the server's
+    saturation throughput). `interval` > 0: each client writes on a fixed schedule, one write every
+    `interval` seconds (a given offered load); latency counts from the write's scheduled time, not from
+    when it could be sent, so a server that falls behind shows it instead of slowing the clients down
+    (no coordinated omission)."""
     # Each client its own connection, as annotators on their own machines have (grpcio otherwise shares one
     # connection among a process's channels to the same address).
     channels = [grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
@@ -148,7 +154,8 @@ async def _clients(address: str, setup: Setup, indices: list[int], duration: flo
                           metadata=(("authorization", f"Bearer {setup.tokens[index]}"),))
     ready.release()
     await asyncio.get_running_loop().run_in_executor(None, go.wait)
-    stop_at = time.monotonic() + duration
+    start = time.monotonic()
+    stop_at = start + duration
 
     async def run(stub: labels_pb2_grpc.LabelsServiceStub, index: int) -> None:
         metadata = (("authorization", f"Bearer {setup.tokens[index]}"),)
@@ -158,13 +165,23 @@ async def _clients(address: str, setup: Setup, indices: list[int], duration: flo
         latencies: list[float] = []
         aborted = failed = 0
         step = 0
+        phase = interval * index / len(setup.tokens)  # clients spread evenly over one interval
         while time.monotonic() < stop_at:
             item = items[step % len(items)]
             request = labels_pb2.AnnotateRequest(project_id=setup.project_id, item_id=item,
                                                  class_id=setup.class_ids[step % len(setup.class_ids)],
                                                  expected_version=versions[item])
+            if interval:
+                scheduled = start + phase + step * interval
+                if scheduled >= stop_at:
+                    break
+                delay = scheduled - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                started = time.perf_counter() - max(0.0, time.monotonic() - scheduled)  # from the schedule
+            else:
+                started = time.perf_counter()
             step += 1
-            started = time.perf_counter()
             try:
                 response = await stub.Annotate(request, metadata=metadata, timeout=10)
             except grpc.aio.AioRpcError as exc:
@@ -258,8 +275,10 @@ def verify(url: str, project_id: str, acknowledged: list[str]) -> tuple[int, int
     return lost, len(stored), inconsistent
 
 
-def run_backend(backend: str, replicas: int, workers: int, watchers: int,
+def run_backend(backend: str, replicas: int, workers: int, watchers: int, rate: float,
                 args: argparse.Namespace) -> dict[str, float]:
+    """One row; `rate` 0: closed loop (as fast as the server answers), else that many writes/s offered."""
+    interval = args.clients / rate if rate else 0.0
     with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp, database(backend, Path(tmp)) as url:
         workdir = Path(tmp)
         setup = prepare(url, args.clients, args.items)
@@ -269,7 +288,8 @@ def run_backend(backend: str, replicas: int, workers: int, watchers: int,
             results, ready, go = context.Queue(), context.Semaphore(0), context.Event()
             groups = [list(range(args.clients))[i::args.processes] for i in range(args.processes)]
             processes = [context.Process(target=client_process,
-                                         args=(address, setup, group, args.duration, ready, go, results))
+                                         args=(address, setup, group, args.duration, interval, ready, go,
+                                               results))
                          for group in groups]
             for process in processes:
                 process.start()
@@ -315,27 +335,37 @@ def main() -> int:
     parser.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both")
     parser.add_argument("--watchers", type=int, nargs="+", default=[0, 2],
                         help="WatchAnnotations streams open during the run (at most 4); one row per value")
+    parser.add_argument("--rates", type=float, nargs="*", default=[2000.0],
+                        help="offered loads (writes/s, all clients together) measured besides the closed-loop "
+                             "rows: one row per value, backend, replica and thread count, without watchers")
     args = parser.parse_args()
     if max(args.watchers) > min(4, args.clients):
         parser.error("--watchers: at most 4 (the server's cap) and at most --clients (one per annotator)")
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     print(f"labels bench: {args.clients} clients in {args.processes} processes, {args.duration:.0f} s per row, "
           f"{os.cpu_count()} CPUs")
-    print(f"{'backend':<11} {'procs':>5} {'threads':>7} {'watchers':>8} {'writes':>8} {'writes/s':>9} {'p50 ms':>7} "
-          f"{'p99 ms':>7} {'aborted':>8} {'failed':>7} {'lost':>5} {'history':>8} {'bad ver':>8} {'srv cpu ms/w':>12} "
-          f"{'watched':>8}")
+    header = (f"{'backend':<11} {'procs':>5} {'threads':>7} {'offered':>8} {'watchers':>8} {'writes':>8} "
+              f"{'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'aborted':>8} {'failed':>7} {'lost':>5} {'history':>8} "
+              f"{'bad ver':>8} {'srv cpu ms/w':>12} {'watched':>8}")
+    print(header)
     exit_code = 0
-    rows = [(b, p, w, n) for b in backends for p in args.server_processes for w in args.workers
+    rows = [(b, p, w, n, 0.0) for b in backends for p in args.server_processes for w in args.workers
             for n in args.watchers]
-    for backend, processes, workers, watchers in rows:
-        r = run_backend(backend, processes, workers, watchers, args)
+    rows += [(b, p, w, 0, rate) for b in backends for p in args.server_processes for w in args.workers
+             for rate in args.rates]
+    rows.sort(key=lambda row: (row[0], row[1]))
+    for backend, processes, workers, watchers, rate in rows:
+        r = run_backend(backend, processes, workers, watchers, rate, args)
         watched = "-" if r["delivered"] < 0 else f"{r['delivered']:.0f}"
-        print(f"{backend:<11} {processes:>5} {workers:>7} {watchers:>8} {r['writes']:>8.0f} {r['writes_s']:>9.0f} "
-              f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['aborted']:>8.0f} {r['failed']:>7.0f} {r['lost']:>5.0f} "
-              f"{r['stored']:>8.0f} "
-              f"{r['inconsistent']:>8.0f} {r['server_cpu_ms']:>12.2f} {watched:>8}", flush=True)
+        offered = f"{rate:.0f}/s" if rate else "max"
+        print(f"{backend:<11} {processes:>5} {workers:>7} {offered:>8} {watchers:>8} {r['writes']:>8.0f} "
+              f"{r['writes_s']:>9.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['aborted']:>8.0f} "
+              f"{r['failed']:>7.0f} {r['lost']:>5.0f} {r['stored']:>8.0f} {r['inconsistent']:>8.0f} "
+              f"{r['server_cpu_ms']:>12.2f} {watched:>8}", flush=True)
         if r["lost"] or r["inconsistent"] or (r["delivered"] >= 0 and r["delivered"] != r["stored"]):
             exit_code = 1
+    print("offered: 'max' = closed loop (each client writes again when its write returns: saturation); N/s = "
+          "each client on a fixed schedule, latency from the scheduled time")
     print("watched: events the slowest watcher received by the end (must equal history)")
     print("target on PostgreSQL: >= 2000 writes/s, p99 < 25 ms; lost must be 0")
     return exit_code
