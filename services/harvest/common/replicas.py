@@ -17,10 +17,11 @@ port + i.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from types import FrameType
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 REPLICA_ENV = "HARVEST_SERVER_REPLICA"
 
 
-def is_replica(environ: dict[str, str]) -> bool:
+def is_replica(environ: Mapping[str, str] = os.environ) -> bool:
     return environ.get(REPLICA_ENV, "") not in ("", "0")
 
 

@@ -96,10 +96,7 @@ class HarvestServer:
         except RuntimeError as exc:
             raise RuntimeError(f"{self.name}: cannot listen on {target} ({exc}); is the port in use?") from exc
         self._server.start()
-        metrics_port = self.config.server.metrics_port
-        if metrics_port is None:
-            metrics_port = self._requested_port + 1000 if self._requested_port else 0
-        self.metrics_port = serve_metrics(metrics_port, host)
+        self.metrics_port = serve_metrics(metrics_port(self.config.server, self._requested_port), host)
         for service in ["", *self.service_names]:
             self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"service": self.name, "address": self.address, "tls": self.config.tls.enabled,
@@ -118,6 +115,13 @@ class HarvestServer:
 
     def wait(self) -> None:
         self._stopped.wait()
+
+
+def metrics_port(settings: ServerSettings, grpc_port: int) -> int:
+    """The /metrics port: the configured one, else the gRPC port + 1000 (0, any free port, for port 0)."""
+    if settings.metrics_port is not None:
+        return settings.metrics_port
+    return grpc_port + 1000 if grpc_port else 0
 
 
 def _server_credentials(tls: TLSSettings) -> grpc.ServerCredentials:

@@ -3,17 +3,17 @@
 The schema is migrated at start; this service also checks token revocation against its database
 (it owns the token records). The database pool holds one connection per serving thread, so a burst of
 calls never waits for a connection. With HARVEST_LABELS_PROCESSES > 1 this process migrates, then runs
-that many replicas on the same port (`harvest.common.replicas`) instead of serving itself.
+that many replicas on the same port (`harvest.common.replicas`) instead of serving itself; the replicas
+find the schema migrated and do not migrate again.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 from harvest.common.auth import TokenSigner
 from harvest.common.replicas import is_replica, serve_replicas
-from harvest.common.server import ServerConfig, run_service
+from harvest.common.server import ServerConfig, metrics_port, run_service
 from harvest.common.settings import DatabaseSettings, HomeSettings
 from harvest.labels.db import make_engine, migrate
 from harvest.labels.service import LabelsCore
@@ -26,13 +26,14 @@ def main() -> int:
     config = ServerConfig()
     database = DatabaseSettings()
     url = database.resolved_url(HomeSettings().home)
-    migrate(url)
     settings = LabelsSettings()
-    if settings.processes > 1 and not is_replica(dict(os.environ)):
+    replica = is_replica()
+    if not replica:
+        migrate(url)
+    if settings.processes > 1 and not replica:
         port = config.endpoints.port("labels")
-        metrics_port = config.server.metrics_port or port + 1000
         return serve_replicas("labels", settings.processes, "harvest.labels", config.endpoints.bind_host, port,
-                              metrics_port)
+                              metrics_port(config.server, port))
     engine = make_engine(url, echo=database.echo, pool_size=config.server.max_workers + 4)
     # The core's directory signs tokens; the server's signer verifies them and consults the same database.
     core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls),
