@@ -125,7 +125,7 @@ def prepare(url: str, clients: int, items_per_client: int) -> Setup:
     return Setup(project_id, [c.id for c in view.classes], tokens, slices)
 
 
-def client_process(address: str, setup: Setup, indices: list[int], duration: float, interval: float,
+def client_process(address: str, setup: Setup, indices: list[int], duration: float, interval: float, api: str,
                    ready: Any, go: Any, results: Any) -> None:
     """Several clients (one channel each) labeling their own items round-robin until time is up.
 
@@ -134,10 +134,51 @@ def client_process(address: str, setup: Setup, indices: list[int], duration: flo
     server under test. Plain stubs with the bearer token as call metadata, for the same reason (the SDK's
     retrying channel costs more).
     """
-    asyncio.run(_clients(address, setup, indices, duration, interval, ready, go, results))
+    asyncio.run(_clients(address, setup, indices, duration, interval, api, ready, go, results))
 
 
-async def _clients(address: str, setup: Setup, indices: list[int], duration: float, interval: float,
+#: One write sent and answered: (response or None, the refusal's status code name, its details).
+Sent = tuple[labels_pb2.AnnotateResponse | None, str, dict[str, str]]
+
+
+def _sender(api: str, stub: labels_pb2_grpc.LabelsServiceStub, metadata: tuple[tuple[str, str], ...]) -> Any:
+    """(send, close) for one client: `unary`, one Annotate call per write; `stream`, every write of the client
+    on one AnnotateStream session (written, then its answer read before the next)."""
+    if api == "unary":
+        async def send_unary(request: labels_pb2.AnnotateRequest) -> Sent:
+            try:
+                return await stub.Annotate(request, metadata=metadata, timeout=10), "OK", {}
+            except grpc.aio.AioRpcError as exc:
+                trailing = {key.removeprefix("harvest-"): value for key, value in exc.trailing_metadata() or ()}
+                return None, exc.code().name, trailing
+
+        async def nothing() -> None:
+            return None
+        return send_unary, nothing
+
+    call = stub.AnnotateStream(metadata=metadata)
+
+    async def send_streamed(request: labels_pb2.AnnotateRequest) -> Sent:
+        try:
+            await call.write(request)
+            reply = await call.read()
+        except grpc.aio.AioRpcError as exc:
+            return None, exc.code().name, {}
+        if reply is grpc.aio.EOF:
+            return None, "EOF", {}
+        if reply.HasField("written"):
+            return reply.written, "OK", {}
+        return None, reply.error.code, dict(reply.error.details)
+
+    async def close() -> None:
+        await call.done_writing()
+        while await call.read() is not grpc.aio.EOF:
+            pass
+        await call.code()
+    return send_streamed, close
+
+
+async def _clients(address: str, setup: Setup, indices: list[int], duration: float, interval: float, api: str,
                    ready: Any, go: Any, results: Any) -> None:
     """`interval` 0: each client writes again as soon as its last write returned (closed loop: the server's
     saturation throughput). `interval` > 0: each client writes on a fixed schedule, one write every
@@ -159,6 +200,7 @@ async def _clients(address: str, setup: Setup, indices: list[int], duration: flo
 
     async def run(stub: labels_pb2_grpc.LabelsServiceStub, index: int) -> None:
         metadata = (("authorization", f"Bearer {setup.tokens[index]}"),)
+        send, close = _sender(api, stub, metadata)
         items = setup.slices[index]
         versions = dict.fromkeys(items, 1)
         acknowledged: list[str] = []
@@ -182,18 +224,18 @@ async def _clients(address: str, setup: Setup, indices: list[int], duration: flo
             else:
                 started = time.perf_counter()
             step += 1
-            try:
-                response = await stub.Annotate(request, metadata=metadata, timeout=10)
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() == grpc.StatusCode.ABORTED:
+            response, code, details = await send(request)
+            if response is None:
+                if code == "ABORTED":
                     aborted += 1
-                    versions[item] = int(dict(exc.trailing_metadata())["harvest-current-version"])
+                    versions[item] = int(details["current-version"])
                 else:
                     failed += 1
                 continue
             latencies.append(time.perf_counter() - started)
             versions[item] = response.item.version
             acknowledged.append(response.annotation.annotation_id)
+        await close()
         results.put((acknowledged, latencies, aborted, failed))
 
     await asyncio.gather(*(run(stub, index) for stub, index in zip(stubs, indices, strict=True)))
@@ -275,7 +317,7 @@ def verify(url: str, project_id: str, acknowledged: list[str]) -> tuple[int, int
     return lost, len(stored), inconsistent
 
 
-def run_backend(backend: str, replicas: int, workers: int, watchers: int, rate: float,
+def run_backend(backend: str, replicas: int, workers: int, watchers: int, rate: float, api: str,
                 args: argparse.Namespace) -> dict[str, float]:
     """One row; `rate` 0: closed loop (as fast as the server answers), else that many writes/s offered."""
     interval = args.clients / rate if rate else 0.0
@@ -288,7 +330,7 @@ def run_backend(backend: str, replicas: int, workers: int, watchers: int, rate: 
             results, ready, go = context.Queue(), context.Semaphore(0), context.Event()
             groups = [list(range(args.clients))[i::args.processes] for i in range(args.processes)]
             processes = [context.Process(target=client_process,
-                                         args=(address, setup, group, args.duration, interval, ready, go,
+                                         args=(address, setup, group, args.duration, interval, api, ready, go,
                                                results))
                          for group in groups]
             for process in processes:
@@ -331,6 +373,9 @@ def main() -> int:
                         help="labels server replicas on the port (HARVEST_LABELS_PROCESSES); one row per value")
     parser.add_argument("--workers", type=int, nargs="+", default=[16],
                         help="server threads per replica (HARVEST_SERVER_MAX_WORKERS); one row per value")
+    parser.add_argument("--api", nargs="+", choices=("unary", "stream"), default=["unary", "stream"],
+                        help="unary: one Annotate call per write; stream: each client's writes on one AnnotateStream "
+                             "labeling session; one row per value")
     parser.add_argument("--items", type=int, default=200, help="items per client")
     parser.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both")
     parser.add_argument("--watchers", type=int, nargs="+", default=[0, 2],
@@ -344,21 +389,21 @@ def main() -> int:
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     print(f"labels bench: {args.clients} clients in {args.processes} processes, {args.duration:.0f} s per row, "
           f"{os.cpu_count()} CPUs")
-    header = (f"{'backend':<11} {'procs':>5} {'threads':>7} {'offered':>8} {'watchers':>8} {'writes':>8} "
+    header = (f"{'backend':<11} {'api':<6} {'procs':>5} {'threads':>7} {'offered':>8} {'watchers':>8} {'writes':>8} "
               f"{'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'aborted':>8} {'failed':>7} {'lost':>5} {'history':>8} "
               f"{'bad ver':>8} {'srv cpu ms/w':>12} {'watched':>8}")
     print(header)
     exit_code = 0
-    rows = [(b, p, w, n, 0.0) for b in backends for p in args.server_processes for w in args.workers
-            for n in args.watchers]
-    rows += [(b, p, w, 0, rate) for b in backends for p in args.server_processes for w in args.workers
-             for rate in args.rates]
-    rows.sort(key=lambda row: (row[0], row[1]))
-    for backend, processes, workers, watchers, rate in rows:
-        r = run_backend(backend, processes, workers, watchers, rate, args)
+    rows = [(b, a, p, w, n, 0.0) for b in backends for a in args.api for p in args.server_processes
+            for w in args.workers for n in args.watchers]
+    rows += [(b, a, p, w, 0, rate) for b in backends for a in args.api for p in args.server_processes
+             for w in args.workers for rate in args.rates]
+    rows.sort(key=lambda row: (row[0], row[1], row[2]))
+    for backend, api, processes, workers, watchers, rate in rows:
+        r = run_backend(backend, processes, workers, watchers, rate, api, args)
         watched = "-" if r["delivered"] < 0 else f"{r['delivered']:.0f}"
         offered = f"{rate:.0f}/s" if rate else "max"
-        print(f"{backend:<11} {processes:>5} {workers:>7} {offered:>8} {watchers:>8} {r['writes']:>8.0f} "
+        print(f"{backend:<11} {api:<6} {processes:>5} {workers:>7} {offered:>8} {watchers:>8} {r['writes']:>8.0f} "
               f"{r['writes_s']:>9.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['aborted']:>8.0f} "
               f"{r['failed']:>7.0f} {r['lost']:>5.0f} {r['stored']:>8.0f} {r['inconsistent']:>8.0f} "
               f"{r['server_cpu_ms']:>12.2f} {watched:>8}", flush=True)

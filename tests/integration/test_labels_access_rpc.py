@@ -58,6 +58,8 @@ REQUESTS: dict[str, Builder] = {
     "GetItem": lambda t: labels_pb2.GetItemRequest(project_id=t.project_id, item_id=t.item_id),
     "Annotate": lambda t: labels_pb2.AnnotateRequest(project_id=t.project_id, item_id=t.item_id,
                                                      class_id=t.class_id, expected_version=1),
+    "AnnotateStream": lambda t: iter([labels_pb2.AnnotateRequest(project_id=t.project_id, item_id=t.item_id,
+                                                                  class_id=t.class_id, expected_version=1)]),
     "BatchAnnotate": lambda t: labels_pb2.BatchAnnotateRequest(
         project_id=t.project_id, class_id=t.class_id,
         items=[labels_pb2.ItemVersion(item_id=t.item_id, expected_version=1)]),

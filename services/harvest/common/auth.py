@@ -73,6 +73,15 @@ class Principal:
 RevocationCheck = Callable[[str], bool]
 
 
+def check_still_valid(principal: Principal, is_revoked: RevocationCheck | None) -> None:
+    """A long-lived call (a stream) outlives the check made when it opened: an expired or revoked token ends
+    it at the next message instead of being honoured for as long as the client keeps the stream open."""
+    if principal.expires_at and time.time() >= principal.expires_at:
+        raise Unauthenticated("your token expired while the stream was open; sign in again and resume")
+    if is_revoked is not None and not principal.is_service and is_revoked(principal.token_id):
+        raise Unauthenticated("your token was revoked while the stream was open")
+
+
 class TokenSigner:
     """Issues and verifies tokens with one shared secret (one instance per process).
 

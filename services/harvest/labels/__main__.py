@@ -1,8 +1,9 @@
 """`harvest serve labels` / `python -m harvest.labels`: run the labels service.
 
 The schema is migrated at start; this service also checks token revocation against its database
-(it owns the token records). The database pool holds one connection per serving thread, so a burst of
-calls never waits for a connection. With HARVEST_LABELS_PROCESSES > 1 this process migrates, then runs
+(it owns the token records). The server has HARVEST_SERVER_MAX_WORKERS threads plus one per labeling session
+it may serve, and the database pool one connection per serving thread, so a burst of calls never waits for a
+connection. With HARVEST_LABELS_PROCESSES > 1 this process migrates, then runs
 that many replicas on the same port (`harvest.common.replicas`) instead of serving itself; the replicas
 find the schema migrated and do not migrate again.
 """
@@ -34,10 +35,14 @@ def main() -> int:
         port = config.endpoints.port("labels")
         return serve_replicas("labels", settings.processes, "harvest.labels", config.endpoints.bind_host, port,
                               metrics_port(config.server, port))
+    unary_threads = config.server.max_workers
+    # Each open labeling session (AnnotateStream) holds a serving thread: the server gets one more per session
+    # it may serve, so sessions never take the threads unary calls and watch streams count on.
+    config.server.max_workers = unary_threads + settings.max_sessions
     engine = make_engine(url, echo=database.echo, pool_size=config.server.max_workers + 4)
     # The core's directory signs tokens; the server's signer verifies them and consults the same database.
     core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls),
-                            settings, server_threads=config.server.max_workers)
+                            settings, server_threads=unary_threads)
     signer = TokenSigner(config.auth, is_revoked=core.users.is_revoked)
     try:
         return run_service("labels", register_labels(core), config, signer=signer)

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,9 +28,9 @@ from typing import Any
 from sqlalchemy import BigInteger, ScalarSelect, exists, func, literal, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from harvest.common.auth import Principal
-from harvest.common.errors import InvalidArgument, ResourceExhausted, Unauthenticated
-from harvest.common.streams import Pause
+from harvest.common.auth import Principal, check_still_valid
+from harvest.common.errors import InvalidArgument
+from harvest.common.streams import Pause, StreamSlots
 from harvest.labels import policies
 from harvest.labels.db import Database
 from harvest.labels.items import ItemView, decorate
@@ -132,45 +130,21 @@ class AnnotationFeed:
         self._interval_s = interval_s
         self._sequencer = sequencer or Sequencer(db)
         self._page = page
-        self._max_streams = max_streams
-        self._max_per_user = max_streams_per_user
         self._is_revoked = is_revoked
-        self._open: Counter[str] = Counter()
-        self._open_lock = threading.Lock()
+        self._slots = StreamSlots("annotation streams", max_streams, max_streams_per_user,
+                                  "HARVEST_LABELS_MAX_WATCH_STREAMS", "HARVEST_LABELS_MAX_WATCH_STREAMS_PER_USER")
 
     @contextmanager
     def slot(self, principal: Principal) -> Iterator[None]:
-        """One open stream of this process, while the block runs. Each stream holds a server thread for as
-        long as it is open, so they are capped (in all and per user) below the server's threads: unary
-        calls and health checks always find one."""
-        with self._open_lock:
-            if sum(self._open.values()) >= self._max_streams:  # (open_streams takes this lock)
-                raise ResourceExhausted(f"this labels server already serves {self._max_streams} annotation "
-                                        "streams (HARVEST_LABELS_MAX_WATCH_STREAMS); retry later")
-            if self._open[principal.user_id] >= self._max_per_user:
-                raise ResourceExhausted(f"you already have {self._max_per_user} annotation streams open "
-                                        "(HARVEST_LABELS_MAX_WATCH_STREAMS_PER_USER); close one first")
-            self._open[principal.user_id] += 1
-        try:
+        """One open stream of this process, while the block runs (`StreamSlots`: capped below the server's
+        threads, in all and per user)."""
+        with self._slots.slot(principal.user_id):
             yield
-        finally:
-            with self._open_lock:
-                self._open[principal.user_id] -= 1
-                if not self._open[principal.user_id]:
-                    del self._open[principal.user_id]
 
     @property
     def open_streams(self) -> int:
         """Streams of this process that still hold their place (and their serving thread)."""
-        with self._open_lock:
-            return sum(self._open.values())
-
-    def _check_token(self, principal: Principal) -> None:
-        """A stream lives longer than its first check: an expired or revoked token ends it."""
-        if principal.expires_at and time.time() >= principal.expires_at:
-            raise Unauthenticated("your token expired while the stream was open; sign in again and resume")
-        if self._is_revoked is not None and not principal.is_service and self._is_revoked(principal.token_id):
-            raise Unauthenticated("your token was revoked while the stream was open")
+        return self._slots.open
 
     def start(self, principal: Principal, project_id: str, after_sequence: int, from_beginning: bool = False) -> int:
         """The sequence the stream continues after: `after_sequence`; with 0 the project's last one now, or
@@ -197,7 +171,7 @@ class AnnotationFeed:
         token is checked at every poll."""
         cursor = after
         while True:
-            self._check_token(principal)
+            check_still_valid(principal, self._is_revoked)
             last = self._sequencer.number(project_id)
             while cursor < last:
                 page, cursor = self._read(principal, project_id, cursor, last)

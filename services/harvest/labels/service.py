@@ -21,6 +21,7 @@ from harvest.labels.members import Members
 from harvest.labels.predictions import ModelOutputs
 from harvest.labels.projects import Projects
 from harvest.labels.queue import LabelingQueue
+from harvest.labels.sessions import LabelSessions
 from harvest.labels.settings import LabelsSettings
 from harvest.labels.snapshots_freeze import Snapshots, StorageHandoff
 from harvest.labels.users import UserDirectory
@@ -39,6 +40,7 @@ class LabelsCore:
     items: Items
     annotations: Annotations
     feed: AnnotationFeed
+    sessions: LabelSessions
     workflow: Workflow
     queue: LabelingQueue
     outputs: ModelOutputs
@@ -60,9 +62,12 @@ class LabelsCore:
             max_streams = max(1, min(max_streams, server_threads // 2))
         feed = AnnotationFeed(db, settings.watch_interval_s, max_streams=max_streams,
                               max_streams_per_user=settings.max_watch_streams_per_user, is_revoked=users.is_revoked)
+        annotations = Annotations(db, events, settings.write_batch)
+        sessions = LabelSessions(db, annotations, settings.max_sessions, settings.max_sessions_per_user,
+                                 is_revoked=users.is_revoked)
         return cls(db=db, users=users, projects=Projects(db),
                    classes=Classes(db, events), members=Members(db), items=Items(db, events),
-                   annotations=Annotations(db, events, settings.write_batch), feed=feed,
+                   annotations=annotations, feed=feed, sessions=sessions,
                    workflow=Workflow(db, events), queue=LabelingQueue(db),
                    outputs=ModelOutputs(db), snapshots=Snapshots(db, handoff), imports=LabelImports(db, events),
                    exports=LabelExports(db), audit=AuditLog(db))

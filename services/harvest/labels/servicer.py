@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 
 from harvest.common.auth import Role, current_principal, parse_bearer
-from harvest.common.errors import InvalidArgument
+from harvest.common.errors import InvalidArgument, status_for
 from harvest.common.server import Register, registrar
 from harvest.common.streams import LiveCall
 from harvest.labels import audit
@@ -349,14 +350,30 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
 
     def Annotate(self, request: labels_pb2.AnnotateRequest,
                  context: grpc.ServicerContext) -> labels_pb2.AnnotateResponse:
-        if request.clear == bool(request.class_id):
-            raise InvalidArgument("set exactly one of class_id or clear")
-        result = self._core.annotations.annotate(current_principal(), request.project_id, LabelWrite(
-            item_id=_required(request.item_id, "item_id"), expected_version=request.expected_version,
-            class_id=request.class_id or None, source=_source(request.source), model_id=request.model_id,
-            comment=request.comment, client_request_id=request.client_request_id))
-        return labels_pb2.AnnotateResponse(item=_written_item(result),
-                                           annotation=m.annotation_message(result.annotation))
+        result = self._core.annotations.annotate(current_principal(), request.project_id, _label_write(request))
+        return _annotated(result)
+
+    def AnnotateStream(self, request_iterator: Iterator[labels_pb2.AnnotateRequest],
+                       context: grpc.ServicerContext) -> Iterator[labels_pb2.AnnotateStreamResponse]:
+        """One response per request, in order (sessions.LabelSessions). A write's own refusal is its
+        response; what ends the session (token, a fault of the server) is the stream's status."""
+        requests = iter(request_iterator)
+        first = next(requests, None)
+        if first is None:
+            return
+        with self._core.sessions.open(current_principal(), first.project_id) as session:
+            for request in itertools.chain((first,), requests):
+                session.check_token()
+                try:
+                    written = _annotated(session.write(request.project_id, _label_write(request)))
+                except Exception as exc:  # noqa: BLE001 - refusals answer the write; faults end the stream
+                    code, message, details = status_for(exc)
+                    if code == grpc.StatusCode.INTERNAL:
+                        raise
+                    yield labels_pb2.AnnotateStreamResponse(error=labels_pb2.WriteError(
+                        code=code.name, message=message, details=details))
+                else:
+                    yield labels_pb2.AnnotateStreamResponse(written=written)
 
     def BatchAnnotate(self, request: labels_pb2.BatchAnnotateRequest,
                       context: grpc.ServicerContext) -> labels_pb2.BatchAnnotateResponse:
@@ -539,6 +556,18 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
                                                       request.page.page_token)
         return labels_pb2.GetAuditLogResponse(entries=[m.audit_message(e) for e in rows],
                                               page=m.page_info(token, total))
+
+
+def _label_write(request: labels_pb2.AnnotateRequest) -> LabelWrite:
+    if request.clear == bool(request.class_id):
+        raise InvalidArgument("set exactly one of class_id or clear")
+    return LabelWrite(item_id=_required(request.item_id, "item_id"), expected_version=request.expected_version,
+                      class_id=request.class_id or None, source=_source(request.source), model_id=request.model_id,
+                      comment=request.comment, client_request_id=request.client_request_id)
+
+
+def _annotated(result: WriteResult) -> labels_pb2.AnnotateResponse:
+    return labels_pb2.AnnotateResponse(item=_written_item(result), annotation=m.annotation_message(result.annotation))
 
 
 def _written_item(result: WriteResult) -> labels_pb2.Item:

@@ -22,6 +22,11 @@ class LabelsSettings(BaseSettings):
         "holds a serving thread, so it is kept below HARVEST_SERVER_MAX_WORKERS (at most half of them).")
     max_watch_streams_per_user: int = Field(default=2, ge=1, le=1000,
                                             description="Open WatchAnnotations streams of one user.")
+    max_sessions: int = Field(
+        default=32, ge=1, le=1000, description="Open AnnotateStream labeling sessions this server serves at "
+        "once; each holds a serving thread while open, and the server adds this many threads for them.")
+    max_sessions_per_user: int = Field(default=4, ge=1, le=1000,
+                                       description="Open AnnotateStream labeling sessions of one user.")
     write_batch: int = Field(
         default=64, ge=1, le=1000, description="PostgreSQL: most label writes group-committed in one statement "
         "(the writes that arrive while one is in flight go together); 1 sends each write alone.")

@@ -926,6 +926,31 @@ class AnnotateResponse(_message.Message):
     annotation: Annotation
     def __init__(self, item: _Optional[_Union[Item, _Mapping]] = ..., annotation: _Optional[_Union[Annotation, _Mapping]] = ...) -> None: ...
 
+class AnnotateStreamResponse(_message.Message):
+    __slots__ = ("written", "error")
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    written: AnnotateResponse
+    error: WriteError
+    def __init__(self, written: _Optional[_Union[AnnotateResponse, _Mapping]] = ..., error: _Optional[_Union[WriteError, _Mapping]] = ...) -> None: ...
+
+class WriteError(_message.Message):
+    __slots__ = ("code", "message", "details")
+    class DetailsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    details: _containers.ScalarMap[str, str]
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., details: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
 class ItemVersion(_message.Message):
     __slots__ = ("item_id", "expected_version")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]

@@ -186,6 +186,11 @@ class LabelsServiceStub:
                 request_serializer=harvest_dot_v1_dot_labels__pb2.AnnotateRequest.SerializeToString,
                 response_deserializer=harvest_dot_v1_dot_labels__pb2.AnnotateResponse.FromString,
                 _registered_method=True)
+        self.AnnotateStream = channel.stream_stream(
+                '/harvest.v1.LabelsService/AnnotateStream',
+                request_serializer=harvest_dot_v1_dot_labels__pb2.AnnotateRequest.SerializeToString,
+                response_deserializer=harvest_dot_v1_dot_labels__pb2.AnnotateStreamResponse.FromString,
+                _registered_method=True)
         self.BatchAnnotate = channel.unary_unary(
                 '/harvest.v1.LabelsService/BatchAnnotate',
                 request_serializer=harvest_dot_v1_dot_labels__pb2.BatchAnnotateRequest.SerializeToString,
@@ -556,6 +561,24 @@ class LabelsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnnotateStream(self, request_iterator, context):
+        """A labeling session: the caller's Annotate writes to one project over one stream, each answered, in
+        order, by one response holding its result or its own error, so an annotator (or a client pushing
+        labels) pays one call for the session instead of one per label. Writes are applied one after the
+        other, exactly as Annotate applies them (same rules, same idempotency by client_request_id); a
+        response with `written` means the write is committed. The first request names the project: if the
+        caller may not label it the stream is refused before anything is written, and a later request
+        naming another project is answered INVALID_ARGUMENT.
+        Errors: of the stream, INVALID_ARGUMENT (no project_id in the first request), PERMISSION_DENIED
+        (the first request's project), FAILED_PRECONDITION (project archived), UNAUTHENTICATED (the token
+        expired or was revoked while the session was open), RESOURCE_EXHAUSTED (too many open sessions on
+        this server, HARVEST_LABELS_MAX_SESSIONS, or of this user); of one write, Annotate's, in `error`,
+        and the session goes on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def BatchAnnotate(self, request, context):
         """Applies one class to up to 1000 items in one transaction: all succeed or none.
         Errors: as Annotate; ABORTED when any item's version is stale (trailing metadata
@@ -899,6 +922,11 @@ def add_LabelsServiceServicer_to_server(servicer, server):
                     servicer.Annotate,
                     request_deserializer=harvest_dot_v1_dot_labels__pb2.AnnotateRequest.FromString,
                     response_serializer=harvest_dot_v1_dot_labels__pb2.AnnotateResponse.SerializeToString,
+            ),
+            'AnnotateStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.AnnotateStream,
+                    request_deserializer=harvest_dot_v1_dot_labels__pb2.AnnotateRequest.FromString,
+                    response_serializer=harvest_dot_v1_dot_labels__pb2.AnnotateStreamResponse.SerializeToString,
             ),
             'BatchAnnotate': grpc.unary_unary_rpc_method_handler(
                     servicer.BatchAnnotate,
@@ -1803,6 +1831,33 @@ class LabelsService:
             '/harvest.v1.LabelsService/Annotate',
             harvest_dot_v1_dot_labels__pb2.AnnotateRequest.SerializeToString,
             harvest_dot_v1_dot_labels__pb2.AnnotateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnnotateStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/harvest.v1.LabelsService/AnnotateStream',
+            harvest_dot_v1_dot_labels__pb2.AnnotateRequest.SerializeToString,
+            harvest_dot_v1_dot_labels__pb2.AnnotateStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,
