@@ -55,19 +55,24 @@ def _token(url: str) -> str:
 
 
 @contextmanager
-def _labels(tmp_path: Path, port: int, metrics_port: int, processes: int = 2) -> Iterator[subprocess.Popen[bytes]]:
+def _labels(tmp_path: Path, port: int, metrics_port: int, processes: int = 2,
+            pin: bool = False) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "HARVEST_HOME": str(tmp_path), "HARVEST_DB_URL": f"sqlite:///{tmp_path / 'labels.db'}",
            "HARVEST_AUTH_SECRET": SECRET, "HARVEST_LABELS_PORT": str(port),
            "HARVEST_SERVER_METRICS_PORT": str(metrics_port), "HARVEST_LABELS_PROCESSES": str(processes),
-           "HARVEST_STORAGE_PORT": str(free_port())}
+           "HARVEST_STORAGE_PORT": str(free_port()), "HARVEST_LABELS_PIN_PROCESSES": "true" if pin else "false"}
     process = subprocess.Popen([sys.executable, "-m", "harvest.labels"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        if process.poll() is None:  # SIGTERM stops the replicas too; SIGKILL would leave them orphaned
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _who_am_i(port: int, token: str, connections: int) -> None:
@@ -103,6 +108,26 @@ def test_replicas_share_the_port_restart_when_crashed_and_stop_together(tmp_path
         assert parent.wait(timeout=30) == 0
         assert not any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
                        for pid in replicas)
+
+
+def _threads_affinity(pid: int) -> set[int]:
+    """The CPUs any thread of a process may run on."""
+    return {cpu for task in Path(f"/proc/{pid}/task").iterdir() for cpu in os.sched_getaffinity(int(task.name))}
+
+
+def test_pinned_replicas_each_run_every_thread_on_a_cpu_of_their_own(tmp_path: Path) -> None:
+    token = _token(f"sqlite:///{tmp_path / 'labels.db'}")
+    port, metrics_port = free_port(), free_port()
+    cpus = sorted(os.sched_getaffinity(0))
+    with _labels(tmp_path, port, metrics_port, pin=True) as parent:
+        assert _wait_for(lambda: len(_children(parent.pid)) == 2)
+        _who_am_i(port, token, connections=4)  # both replicas serve, so their threads exist
+        pinned = sorted(tuple(_threads_affinity(pid)) for pid in _children(parent.pid))
+        assert pinned == sorted((cpus[i % len(cpus)],) for i in range(2))
+        assert os.sched_getaffinity(parent.pid) == set(cpus)  # the supervising parent is not pinned
+    with _labels(tmp_path, free_port(), free_port()) as parent:  # off by default
+        assert _wait_for(lambda: len(_children(parent.pid)) == 2)
+        assert all(_threads_affinity(pid) == set(cpus) for pid in _children(parent.pid))
 
 
 def test_a_port_another_server_holds_is_refused_not_shared(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from harvest.common.auth import TokenSigner
-from harvest.common.replicas import is_replica, serve_replicas
+from harvest.common.replicas import is_replica, pin_to_cpu, serve_replicas
 from harvest.common.server import ServerConfig, metrics_port, run_service
 from harvest.common.settings import DatabaseSettings, HomeSettings
 from harvest.labels.db import make_engine, migrate
@@ -34,7 +34,9 @@ def main() -> int:
     if settings.processes > 1 and not replica:
         port = config.endpoints.port("labels")
         return serve_replicas("labels", settings.processes, "harvest.labels", config.endpoints.bind_host, port,
-                              metrics_port(config.server, port))
+                              metrics_port(config.server, port), pin_cpus=settings.pin_processes)
+    if replica:
+        pin_to_cpu()
     unary_threads = config.server.max_workers
     # Each open labeling session (AnnotateStream) holds a serving thread: the server gets one more per session
     # it may serve, so sessions never take the threads unary calls and watch streams count on.

@@ -34,3 +34,7 @@ class LabelsSettings(BaseSettings):
         default=1, ge=1, le=64, description="Serving processes on the labels port (SO_REUSEPORT; the kernel "
         "spreads connections over them). One Python process serves about one core's worth of calls; use up "
         "to the cores the service may use. Needs a fixed HARVEST_LABELS_PORT.")
+    pin_processes: bool = Field(
+        default=False, description="With HARVEST_LABELS_PROCESSES > 1, run each process on a CPU of its own "
+        "(round robin over the CPUs the service may use): for a host given to the service; leave it off on a "
+        "host shared with other busy programs.")
