@@ -244,6 +244,23 @@ def test_gpu_values_put_inference_on_a_gpu_with_the_cuda_image() -> None:
     assert "nvidia.com/gpu" not in storage["resources"]["limits"] and "harvest-gpu" not in storage["image"]
 
 
+def test_labels_processes_reach_the_pod_with_a_metrics_port_each() -> None:
+    values = values_of("default")
+    values["labels"] = {**values.get("labels", {}), "processes": 3, "pinProcesses": True}
+    objects = render(values)
+    env = environment(objects, "labels")
+    assert (env["HARVEST_LABELS_PROCESSES"], env["HARVEST_LABELS_PIN_PROCESSES"]) == ("3", "true")
+    container = named(objects, "Deployment", "harvest-labels")["spec"]["template"]["spec"]["containers"][0]
+    port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+    assert [(p["name"], p["containerPort"]) for p in container["ports"] if p["name"].startswith("metrics")] == [
+        ("metrics", port + 1000), ("metrics-1", port + 1001), ("metrics-2", port + 1002)]
+    service = named(objects, "Service", "harvest-labels")["spec"]
+    assert [p["targetPort"] for p in service["ports"]] == ["grpc", "metrics", "metrics-1", "metrics-2"]
+    default = environment(render(values_of("default")), "labels")
+    assert (default["HARVEST_LABELS_PROCESSES"], default["HARVEST_LABELS_PIN_PROCESSES"]) == ("1", "false")
+    assert "HARVEST_LABELS_PROCESSES" not in environment(objects, "storage")
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"auth": {"secret": ""}}, "set auth.secret"),
     ({"auth": {"secret": EXAMPLE_SECRET}}, "published example value"),
