@@ -61,6 +61,8 @@ class Stack:
     worker: subprocess.Popen[bytes] | None = None
     workers_started: int = 0
     clients: list[HarvestClient] = field(default_factory=list)
+    #: Process groups of every worker started: a worker killed by a fault leaves its pool children behind.
+    worker_groups: list[int] = field(default_factory=list)
 
     @property
     def store(self) -> LocalObjectStore:
@@ -96,7 +98,9 @@ class Stack:
     def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
         log = open(self.root / "worker.log", "ab")  # noqa: SIM115 - the process owns it
         self.worker = subprocess.Popen([sys.executable, "-m", "harvest.cli", "worker"],
-                                       env={**self.worker_env, **env}, stdout=log, stderr=subprocess.STDOUT)
+                                       env={**self.worker_env, **env}, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        self.worker_groups.append(self.worker.pid)
         self.workers_started += 1
         return self.worker
 
@@ -109,6 +113,15 @@ class Stack:
                 self.worker.kill()
                 self.worker.wait()
         self.worker = None
+
+    def reap_workers(self) -> None:
+        """Whatever is left of every worker's process group (e.g. the pool children of a worker a fault
+        killed) is killed, so no worker outlives its test."""
+        for group in self.worker_groups:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def worker_log(self) -> str:
         path = self.root / "worker.log"
@@ -163,6 +176,7 @@ def scheduler_stack(root: Path, cluster: SlurmCluster, broker_url: str, **settin
                          for k, v in scheduler_settings.items()}}
         result = Stack(root, labels, service, server, cluster, broker_url, project.project_id, snapshot, token,
                        worker_env)
+        stack.callback(result.reap_workers)  # after stop_worker (callbacks run last first)
         stack.callback(result.stop_worker)
         try:
             yield result
