@@ -435,7 +435,7 @@ def main() -> int:
     print("offered: 'max' = closed loop (each client writes again when its write returns: saturation); N/s = "
           "each client on a fixed schedule, latency from the scheduled time")
     print("watched: events the slowest watcher received by the end (must equal history); history: every event "
-          "stored, with the stream rows' 32 session-opening writes")
+          f"stored, with the stream rows' {args.clients} session-opening writes")
     print("target on PostgreSQL: >= 2000 writes/s, p99 < 25 ms; lost must be 0")
     return exit_code
 

@@ -88,9 +88,11 @@ def running_labels(database_url: str, handoff: StorageHandoff | None = None, set
     # Nothing listens on this port: freezing reaches no storage unless a test passes its own handoff.
     handoff = handoff or GrpcStorageHandoff(EndpointSettings(storage_address=f"127.0.0.1:{free_port()}"),
                                             client=ClientSettings(max_attempts=1, timeout_s=2))
-    core = LabelsCore.build(engine, TokenSigner(auth), handoff, settings or LabelsSettings(watch_interval_s=0.05))
+    settings = settings or LabelsSettings(watch_interval_s=0.05)
+    core = LabelsCore.build(engine, TokenSigner(auth), handoff, settings)
     signer = TokenSigner(auth, is_revoked=core.users.is_revoked)
-    config = ServerConfig(server=ServerSettings(metrics_port=0), auth=auth)
+    threads = settings.serving_threads(ServerSettings().max_workers)  # as the service sizes itself
+    config = ServerConfig(server=ServerSettings(metrics_port=0, max_workers=threads), auth=auth)
     server = HarvestServer("labels", register_labels(core), config, port=0, signer=signer).start()
     core.users.create_user("root", Role.ADMIN)
     admin_token, _ = core.users.issue_token("root")

@@ -137,7 +137,7 @@ def test_two_sessions_racing_on_one_item_lose_nothing(project: Project) -> None:
     def label(who: str, name: str) -> None:
         session = Session(project.stub(who))
         versions = dict.fromkeys(range(len(project.items)), 1)
-        for round_ in range(8):
+        for _ in range(8):
             for item in versions:
                 answer = session.send(project.write(item, name, versions[item]))
                 if answer.WhichOneof("outcome") == "written":
@@ -147,7 +147,6 @@ def test_two_sessions_racing_on_one_item_lose_nothing(project: Project) -> None:
                     assert answer.error.code == "ABORTED", answer.error.message
                     aborted[who] += 1
                     versions[item] = int(answer.error.details["current-version"])
-            del round_
         assert session.close() == grpc.StatusCode.OK
 
     threads = [threading.Thread(target=label, args=(who, name)) for who, name in (("ann", "cat"), ("bob", "dog"))]

@@ -62,10 +62,6 @@ class StreamSlots:
         self._open: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    @property
-    def max_total(self) -> int:
-        return self._max_total
-
     @contextmanager
     def slot(self, user_id: str) -> Iterator[None]:
         """One place, while the block runs; RESOURCE_EXHAUSTED (with the reason) past either cap."""

@@ -38,9 +38,7 @@ def main() -> int:
     if replica:
         pin_to_cpu()
     unary_threads = config.server.max_workers
-    # Each open labeling session (AnnotateStream) holds a serving thread: the server gets one more per session
-    # it may serve, so sessions never take the threads unary calls and watch streams count on.
-    config.server.max_workers = unary_threads + settings.max_sessions
+    config.server.max_workers = settings.serving_threads(unary_threads)
     engine = make_engine(url, echo=database.echo, pool_size=config.server.max_workers + 4)
     # The core's directory signs tokens; the server's signer verifies them and consults the same database.
     core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls),

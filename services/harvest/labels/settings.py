@@ -38,3 +38,8 @@ class LabelsSettings(BaseSettings):
         default=False, description="With HARVEST_LABELS_PROCESSES > 1, run each process on a CPU of its own "
         "(round robin over the CPUs the service may use): for a host given to the service; leave it off on a "
         "host shared with other busy programs.")
+
+    def serving_threads(self, unary_threads: int) -> int:
+        """The server's threads: `unary_threads` (HARVEST_SERVER_MAX_WORKERS, for unary calls and watch
+        streams) plus one per labeling session it may serve, since each open session holds one."""
+        return unary_threads + self.max_sessions
