@@ -91,9 +91,8 @@ def running_labels(database_url: str, handoff: StorageHandoff | None = None, set
     settings = settings or LabelsSettings(watch_interval_s=0.05)
     core = LabelsCore.build(engine, TokenSigner(auth), handoff, settings)
     signer = TokenSigner(auth, is_revoked=core.users.is_revoked)
-    threads = settings.serving_threads(ServerSettings().max_workers)  # as the service sizes itself
-    config = ServerConfig(server=ServerSettings(metrics_port=0, max_workers=threads), auth=auth)
-    server = HarvestServer("labels", register_labels(core), config, port=0, signer=signer).start()
+    config = ServerConfig(server=ServerSettings(metrics_port=0), auth=auth)
+    server = HarvestServer("labels", register_labels(core), config, port=0, signer=signer, asyncio=True).start()
     core.users.create_user("root", Role.ADMIN)
     admin_token, _ = core.users.issue_token("root")
     under_test = LabelsUnderTest(server, core, auth, admin_token)

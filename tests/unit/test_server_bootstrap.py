@@ -46,14 +46,15 @@ Behaviour = Callable[[bytes, grpc.ServicerContext], bytes]
 class Harness:
     """A real server on a free port whose labels methods run test-provided behaviours on raw bytes."""
 
-    def __init__(self, tmp_path: Path, tls: TLSSettings | None = None, grace_s: float = 5.0) -> None:
+    def __init__(self, tmp_path: Path, tls: TLSSettings | None = None, grace_s: float = 5.0,
+                 asyncio: bool = False) -> None:
         self.behaviours: dict[str, Behaviour] = {}
         self.streams: dict[str, Callable[[bytes, grpc.ServicerContext], Iterator[bytes]]] = {}
         auth = AuthSettings(secret=SecretStr(SECRET), leeway_s=0)
         self.signer = TokenSigner(auth)
         server = ServerSettings(metrics_port=0, grace_period_s=grace_s)
         config = ServerConfig(endpoints=EndpointSettings(), server=server, tls=tls or TLSSettings(), auth=auth)
-        self.server = HarvestServer("labels", self._register, config, port=0).start()
+        self.server = HarvestServer("labels", self._register, config, port=0, asyncio=asyncio).start()
         self.address = f"127.0.0.1:{self.server.port}"
 
     def _register(self, server: grpc.Server) -> list[str]:
@@ -80,9 +81,14 @@ class Harness:
             return response, call.trailing_metadata()
 
 
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    running = Harness(tmp_path)
+#: Every test of the interceptor runs on both servers: thread-per-call, and asyncio (blocking handlers in
+#: its threads, through `async_interceptors`).
+SERVERS = pytest.mark.parametrize("asyncio", [False, True], ids=["threads", "asyncio"])
+
+
+@pytest.fixture(params=[False, True], ids=["threads", "asyncio"])
+def harness(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Harness]:
+    running = Harness(tmp_path, asyncio=request.param)
     yield running
     running.server.stop(0)
 
@@ -223,8 +229,9 @@ def test_policy_reads_roles_from_the_contract_and_fails_closed() -> None:
     assert policy.required_role("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo") is Role.ANNOTATOR
 
 
-def test_graceful_shutdown_finishes_in_flight_calls_and_refuses_new_ones(tmp_path: Path) -> None:
-    harness = Harness(tmp_path, grace_s=5)
+@SERVERS
+def test_graceful_shutdown_finishes_in_flight_calls_and_refuses_new_ones(tmp_path: Path, asyncio: bool) -> None:
+    harness = Harness(tmp_path, grace_s=5, asyncio=asyncio)
     started = threading.Event()
 
     def slow(_req: bytes, _ctx: grpc.ServicerContext) -> bytes:
@@ -295,9 +302,10 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
-def test_tls_server_accepts_tls_clients_and_refuses_plaintext(tmp_path: Path) -> None:
+@SERVERS
+def test_tls_server_accepts_tls_clients_and_refuses_plaintext(tmp_path: Path, asyncio: bool) -> None:
     cert, key = _self_signed(tmp_path)
-    harness = Harness(tmp_path, tls=TLSSettings(enabled=True, cert_file=cert, key_file=key))
+    harness = Harness(tmp_path, tls=TLSSettings(enabled=True, cert_file=cert, key_file=key), asyncio=asyncio)
     try:
         client_tls = TLSSettings(enabled=True, ca_file=cert)
         with open_channel(harness.address, tls=client_tls) as channel:

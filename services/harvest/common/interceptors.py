@@ -85,18 +85,21 @@ class ServerInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
+        return _wrap_handler(handler, self.call(handler_call_details))
+
+    def call(self, handler_call_details: grpc.HandlerCallDetails) -> Call:
+        """The per-RPC state of one call (also for the asyncio server's interceptor)."""
         method = handler_call_details.method
-        call = _Call(
+        return Call(
             method=method,
             required=self._policy.required_role(method),
             metadata={k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)},
             signer=self._signer,
             metrics=self._metrics,
         )
-        return _wrap_handler(handler, call)
 
 
-class _Call:
+class Call:
     """Per-RPC state: runs the behaviour with the caller bound and everything accounted for."""
 
     def __init__(self, *, method: str, required: Role | None, metadata: dict[str, str],
@@ -121,7 +124,7 @@ class _Call:
         return principal
 
     def unary(self, behavior: Callable[..., Any], request: Any, context: grpc.ServicerContext) -> Any:
-        started = self._start()
+        started = self.start()
         token = None
         try:
             token = bind_principal(self.authenticate())
@@ -131,32 +134,32 @@ class _Call:
         finally:
             if token is not None:
                 unbind_principal(token)
-        self._finish(context, started)
+        self.finish(context, started)
         return response
 
     def streaming(self, behavior: Callable[..., Iterator[Any]], request: Any,
                   context: grpc.ServicerContext) -> Iterator[Any]:
-        started = self._start()
+        started = self.start()
         token = None
         try:
             token = bind_principal(self.authenticate())
             yield from behavior(request, context)
         except GeneratorExit:
-            self._finish(context, started, code_override="CANCELLED")
+            self.finish(context, started, code_override="CANCELLED")
             raise
         except Exception as exc:  # noqa: BLE001
             self._fail(exc, context, started)
         else:
-            self._finish(context, started)
+            self.finish(context, started)
         finally:
             if token is not None:
                 unbind_principal(token)
 
-    def _start(self) -> float:
+    def start(self) -> float:
         self.metrics.in_flight.labels(self.service).inc()
         return time.perf_counter()
 
-    def _finish(self, context: grpc.ServicerContext, started: float, code_override: str | None = None) -> None:
+    def finish(self, context: Any, started: float, code_override: str | None = None) -> None:
         elapsed = time.perf_counter() - started
         code = context.code()
         name = code_override or (code.name if code is not None else "OK")
@@ -168,11 +171,20 @@ class _Call:
 
     def _fail(self, exc: Exception, context: grpc.ServicerContext, started: float) -> NoReturn:
         """Record the failure and end the call with its status (context.abort raises)."""
-        already = context.code()
-        if already is not None and already != grpc.StatusCode.OK and type(exc) is Exception:
-            # The handler called context.abort() itself: keep its status as is.
-            self._finish(context, started)
+        if self.aborted_by_handler(exc, context):
+            self.finish(context, started)
             raise exc
+        context.abort(*self.failure(exc, context, started))
+        raise AssertionError("context.abort returned")  # grpc's abort always raises
+
+    @staticmethod
+    def aborted_by_handler(exc: Exception, context: Any) -> bool:
+        """The handler called context.abort() itself (the call has its status already): keep it as is."""
+        already = context.code()
+        return already is not None and already != grpc.StatusCode.OK and type(exc) is Exception
+
+    def failure(self, exc: Exception, context: Any, started: float) -> tuple[grpc.StatusCode, str]:
+        """Record a failure (metrics, a log line, the trailing details) and return the status to end with."""
         code, message, details = status_for(exc)
         if code == grpc.StatusCode.UNIMPLEMENTED and message == "Method not implemented!":
             message = f"{self.service}.{self.method_name} is not implemented yet in this version"
@@ -191,11 +203,10 @@ class _Call:
         trailing = [("harvest-request-id", self.request_id)]
         trailing += [(f"harvest-{key.lower()}", str(value)) for key, value in details.items()]
         context.set_trailing_metadata(tuple(trailing))
-        context.abort(code, message)
-        raise AssertionError("context.abort returned")  # grpc's abort always raises
+        return code, message
 
 
-def _wrap_handler(handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
+def _wrap_handler(handler: grpc.RpcMethodHandler, call: Call) -> grpc.RpcMethodHandler:
     kwargs = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,

@@ -1,9 +1,9 @@
-"""Long-lived calls (WatchAnnotations, AnnotateStream and the like) on a thread-per-call server.
+"""Long-lived calls (WatchAnnotations, AnnotateStream and the like).
 
 A handler that polls for news sleeps between polls, and must wake the moment the call ends instead of
-sleeping its interval out (`LiveCall`). Each open stream holds a serving thread for as long as it is open,
+sleeping its interval out (`LiveCall`). A blocking stream holds a serving thread for as long as it is open,
 so a server caps them, in all and per user, below its threads (`StreamSlots`): unary calls and health
-checks always find one.
+checks always find one; streams that are coroutines hold none, and are capped so no user takes them all.
 
 gRPC runs a context's callbacks when the call terminates for any reason: the client cancelled or went away,
 its deadline passed, or the server stopped (at once with no grace period, else when the grace period ends).
@@ -83,6 +83,6 @@ class StreamSlots:
 
     @property
     def open(self) -> int:
-        """Streams that still hold their place (and their serving thread)."""
+        """Streams that still hold their place."""
         with self._lock:
             return sum(self._open.values())

@@ -1,11 +1,12 @@
 """`harvest serve labels` / `python -m harvest.labels`: run the labels service.
 
 The schema is migrated at start; this service also checks token revocation against its database
-(it owns the token records). The server has HARVEST_SERVER_MAX_WORKERS threads plus one per labeling session
-it may serve, and the database pool one connection per serving thread, so a burst of calls never waits for a
-connection. With HARVEST_LABELS_PROCESSES > 1 this process migrates, then runs
-that many replicas on the same port (`harvest.common.replicas`) instead of serving itself; the replicas
-find the schema migrated and do not migrate again.
+(it owns the token records). It serves on the asyncio server: label writes and labeling sessions are
+coroutines on its event loop, every other call runs in one of HARVEST_SERVER_MAX_WORKERS threads, and the
+database pool has a connection per thread, so a burst of calls never waits for a connection. With
+HARVEST_LABELS_PROCESSES > 1 this process migrates, then runs that many replicas on the same port
+(`harvest.common.replicas`) instead of serving itself; the replicas find the schema migrated and do not
+migrate again.
 """
 
 from __future__ import annotations
@@ -37,15 +38,15 @@ def main() -> int:
                               metrics_port(config.server, port), pin_cpus=settings.pin_processes)
     if replica:
         pin_to_cpu()
-    unary_threads = config.server.max_workers
-    config.server.max_workers = settings.serving_threads(unary_threads)
-    engine = make_engine(url, echo=database.echo, pool_size=config.server.max_workers + 4)
+    threads = config.server.max_workers
+    # a connection for each serving thread, the group commit's and those of the threads the loop lends
+    engine = make_engine(url, echo=database.echo, pool_size=threads + 4)
     # The core's directory signs tokens; the server's signer verifies them and consults the same database.
     core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls),
-                            settings, server_threads=unary_threads)
+                            settings, server_threads=threads)
     signer = TokenSigner(config.auth, is_revoked=core.users.is_revoked)
     try:
-        return run_service("labels", register_labels(core), config, signer=signer)
+        return run_service("labels", register_labels(core), config, signer=signer, asyncio=True)
     finally:
         engine.dispose()
 

@@ -8,6 +8,7 @@ client_request_id makes a retried write return the first result instead of writi
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,18 @@ def request_key(value: str) -> str | None:
     return value or None
 
 
+def _checked(write: LabelWrite) -> str | None:
+    """The rules of a write that need no database; returns its idempotency key."""
+    key = request_key(write.client_request_id)
+    if len(write.comment) > MAX_COMMENT:
+        raise InvalidArgument(f"comment is longer than {MAX_COMMENT} characters")
+    if write.source == LabelSource.MODEL and not write.model_id:
+        raise InvalidArgument("source MODEL needs model_id")
+    if write.source in (LabelSource.REVIEW, LabelSource.IMPORT):
+        raise InvalidArgument("source REVIEW and IMPORT are set by Review and ImportLabels only")
+    return key
+
+
 class Annotations:
     """Annotate, batch, undo and history."""
 
@@ -129,21 +142,20 @@ class Annotations:
         """The hot-path writer (tests and benchmarks read its group-commit counters)."""
         return self._direct
 
-    def annotate(self, principal: Principal, project_id: str, write: LabelWrite) -> WriteResult:
-        """Try the one-statement write (label_writes); when it matches nothing, the general path decides."""
-        key = request_key(write.client_request_id)
-        if len(write.comment) > MAX_COMMENT:
-            raise InvalidArgument(f"comment is longer than {MAX_COMMENT} characters")
-        if write.source == LabelSource.MODEL and not write.model_id:
-            raise InvalidArgument("source MODEL needs model_id")
-        if write.source in (LabelSource.REVIEW, LabelSource.IMPORT):
-            raise InvalidArgument("source REVIEW and IMPORT are set by Review and ImportLabels only")
-
-        direct = self._direct.try_write(principal, project_id, write.item_id, write.expected_version,
-                                        write.class_id, write.source, write.model_id, write.comment, key)
+    async def annotate(self, principal: Principal, project_id: str, write: LabelWrite) -> WriteResult:
+        """Try the one-statement write (label_writes); when it matches nothing, the general path decides.
+        A coroutine of the labels server's event loop: the one-statement write waits for its group commit
+        without a thread, the general path runs in a thread."""
+        key = _checked(write)
+        direct = await self._direct.try_write(principal, project_id, write.item_id, write.expected_version,
+                                              write.class_id, write.source, write.model_id, write.comment, key)
         if direct is not None:
             return WriteResult(direct.item, direct.annotation, (principal.user_id,) if write.class_id else ())
+        return await asyncio.to_thread(self._annotate_general, principal, project_id, write, key)
 
+    def _annotate_general(self, principal: Principal, project_id: str, write: LabelWrite,
+                          key: str | None) -> WriteResult:
+        """Every rule re-read in one transaction: the precise error, or the write the direct path leaves out."""
         def run() -> WriteResult:
             with self._db.write() as session:
                 access = policies.load_access(session, principal, project_id)

@@ -20,8 +20,10 @@ are not members, K > 1, reviewed items).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,6 +167,10 @@ ON CONFLICT (item_id, user_id) DO UPDATE SET class_id = excluded.class_id, item_
 SQLITE_RELEASE = text("DELETE FROM leases WHERE item_id = :item_id AND user_id = :user_id")
 
 
+def _item_key(params: dict[str, Any]) -> str:
+    return params["item_id"]  # type: ignore[no-any-return]
+
+
 #: A write's returned row (None: the rules did not match) and the time it was committed with.
 _Written = tuple[Any, dt.datetime]
 
@@ -189,8 +195,9 @@ class DirectLabelWriter:
         self._db = db
         self._group: GroupCommit[dict[str, Any], _Written] | None = None
         if db.dialect == "postgresql" and max_batch > 1:
-            self._group = GroupCommit(self.write_batch, key=lambda params: params["item_id"],
-                                      max_batch=max_batch)
+            # batches flushed by one thread of their own (started on first use)
+            self._group = GroupCommit(self.write_batch, key=_item_key, max_batch=max_batch,
+                                      executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="labels-commit"))
 
     @staticmethod
     def request(principal: Principal, project_id: str, item_id: str, expected: int, class_id: str | None,
@@ -210,25 +217,37 @@ class DirectLabelWriter:
         """The PostgreSQL group commit (None on SQLite or with batching off); its counters show batching."""
         return self._group
 
-    def try_write(self, principal: Principal, project_id: str, item_id: str, expected: int, class_id: str | None,
-                  source: LabelSource, model_id: str, comment: str, request_id: str | None) -> DirectWrite | None:
+    async def try_write(self, principal: Principal, project_id: str, item_id: str, expected: int,
+                        class_id: str | None, source: LabelSource, model_id: str, comment: str,
+                        request_id: str | None) -> DirectWrite | None:
+        """The write, for a caller on the event loop: it waits for its batch without holding a thread (on
+        SQLite, or with batching off, the write itself runs in a thread)."""
         params = self.request(principal, project_id, item_id, expected, class_id, source, model_id, comment,
                               request_id)
         if self._group is not None:
-            row, now = self._group.submit(params)
-        elif self._db.dialect == "postgresql":
-            row, now = self._postgres_one(params)
+            row, now = await self._group.submit(params)
         else:
-            row, now = self._sqlite_one(params)
+            row, now = await asyncio.to_thread(self.write_one, params)
+        return self._written(principal, params, row, now)
+
+    def write_one(self, params: dict[str, Any]) -> _Written:
+        """One write alone, in its own transaction."""
+        if self._db.dialect == "postgresql":
+            return self._postgres_one(params)
+        return self._sqlite_one(params)
+
+    @staticmethod
+    def _written(principal: Principal, params: dict[str, Any], row: Any, now: dt.datetime) -> DirectWrite | None:
         if row is None:
             return None
         item = ItemRecord(*row[:len(ITEM_COLUMNS)])  # then previous_class_id (and, from a batch, ord)
-        annotation = AnnotationRecord(id=params["annotation_id"], project_id=project_id, item_id=item_id,
-                                      kind=params["kind"], class_id=class_id,
+        annotation = AnnotationRecord(id=params["annotation_id"], project_id=params["project_id"],
+                                      item_id=params["item_id"], kind=params["kind"], class_id=params["class_id"],
                                       previous_class_id=row[len(ITEM_COLUMNS)],
                                       source=params["source"], noisy=False, user_id=principal.user_id,
-                                      username=principal.username, model_id=model_id, undoes_annotation_id=None,
-                                      comment=comment, item_version=item.version, client_request_id=request_id,
+                                      username=principal.username, model_id=params["model_id"],
+                                      undoes_annotation_id=None, comment=params["comment"],
+                                      item_version=item.version, client_request_id=params["request_id"],
                                       created_at=now)
         return DirectWrite(item, annotation)
 

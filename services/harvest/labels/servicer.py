@@ -1,5 +1,8 @@
 """gRPC layer of the labels service: validates and translates messages over the core, nothing else.
 
+It runs on the asyncio server (`HarvestServer(asyncio=True)`): the label writes (Annotate, AnnotateStream)
+are coroutines, the other methods blocking handlers the server runs in its threads.
+
 Every business rule lives in the core contexts (see service.LabelsCore); errors are domain exceptions
 mapped to status codes by the shared interceptor.
 """
@@ -8,8 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import grpc
@@ -85,7 +87,21 @@ def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
 
 
 def _with_request_id(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Bind the client's x-request-id for the call, so audit entries can name it."""
+    """Bind the client's x-request-id for the call, so audit entries can name it (whatever kind of handler
+    the method is: blocking, generator, coroutine or async generator)."""
+    if inspect.isasyncgenfunction(method):
+        @functools.wraps(method)
+        async def async_streaming(self: Any, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            with audit.request_scope(_metadata(context).get("x-request-id", "")):
+                async for response in method(self, request, context):
+                    yield response
+        return async_streaming
+    if inspect.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def async_unary(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+            with audit.request_scope(_metadata(context).get("x-request-id", "")):
+                return await method(self, request, context)
+        return async_unary
     if inspect.isgeneratorfunction(method):
         @functools.wraps(method)
         def streaming(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
@@ -348,24 +364,26 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
 
     # ---- annotations ----
 
-    def Annotate(self, request: labels_pb2.AnnotateRequest,
-                 context: grpc.ServicerContext) -> labels_pb2.AnnotateResponse:
-        result = self._core.annotations.annotate(current_principal(), request.project_id, _label_write(request))
+    async def Annotate(self, request: labels_pb2.AnnotateRequest,
+                       context: grpc.aio.ServicerContext) -> labels_pb2.AnnotateResponse:
+        result = await self._core.annotations.annotate(current_principal(), request.project_id,
+                                                             _label_write(request))
         return _annotated(result)
 
-    def AnnotateStream(self, request_iterator: Iterator[labels_pb2.AnnotateRequest],
-                       context: grpc.ServicerContext) -> Iterator[labels_pb2.AnnotateStreamResponse]:
+    async def AnnotateStream(self, request_iterator: AsyncIterator[labels_pb2.AnnotateRequest],
+                             context: grpc.aio.ServicerContext) -> AsyncIterator[labels_pb2.AnnotateStreamResponse]:
         """One response per request, in order (sessions.LabelSessions). A write's own refusal is its
         response; what ends the session (token, a fault of the server) is the stream's status."""
-        requests = iter(request_iterator)
-        first = next(requests, None)
+        requests = aiter(request_iterator)
+        first = await anext(requests, None)
         if first is None:
             return
-        with self._core.sessions.open(current_principal(), first.project_id) as session:
-            for request in itertools.chain((first,), requests):
+        async with self._core.sessions.open(current_principal(), first.project_id) as session:
+            request: labels_pb2.AnnotateRequest | None = first
+            while request is not None:
                 session.check_token()
                 try:
-                    written = _annotated(session.write(request.project_id, _label_write(request)))
+                    written = _annotated(await session.write(request.project_id, _label_write(request)))
                 except Exception as exc:  # noqa: BLE001 - refusals answer the write; faults end the stream
                     code, message, details = status_for(exc)
                     if code == grpc.StatusCode.INTERNAL:
@@ -374,6 +392,7 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
                         code=code.name, message=message, details=details))
                 else:
                     yield labels_pb2.AnnotateStreamResponse(written=written)
+                request = await anext(requests, None)
 
     def BatchAnnotate(self, request: labels_pb2.BatchAnnotateRequest,
                       context: grpc.ServicerContext) -> labels_pb2.BatchAnnotateResponse:

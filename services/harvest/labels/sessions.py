@@ -12,10 +12,11 @@ before anything is written); what may change while it is open, it checks with ev
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from harvest.common.auth import Principal, RevocationCheck, check_still_valid
 from harvest.common.errors import InvalidArgument
@@ -48,16 +49,18 @@ class LabelSession:
             check_still_valid(self._principal, self._is_revoked)
             self._checked_at = now
 
-    def write(self, project_id: str, write: LabelWrite) -> WriteResult:
+    async def write(self, project_id: str, write: LabelWrite) -> WriteResult:
+        self._check_project(project_id)
+        return await self._annotations.annotate(self._principal, project_id, write)
+
+    def _check_project(self, project_id: str) -> None:
         if project_id != self.project_id:
             raise InvalidArgument(f"this session labels project {self.project_id}; open another session to "
                                   f"label project {project_id or '(none given)'}")
-        return self._annotations.annotate(self._principal, project_id, write)
 
 
 class LabelSessions:
-    """Opens sessions, at most `max_sessions` at once in this process and `max_per_user` per user (each
-    holds a serving thread while open)."""
+    """Opens sessions, at most `max_sessions` at once in this process and `max_per_user` per user."""
 
     def __init__(self, db: Database, annotations: Annotations, max_sessions: int, max_per_user: int,
                  is_revoked: RevocationCheck | None = None) -> None:
@@ -71,14 +74,17 @@ class LabelSessions:
     def open_sessions(self) -> int:
         return self._slots.open
 
-    @contextmanager
-    def open(self, principal: Principal, project_id: str) -> Iterator[LabelSession]:
+    @asynccontextmanager
+    async def open(self, principal: Principal, project_id: str) -> AsyncIterator[LabelSession]:
         """A session of `project_id`, if the caller may label it (the same refusals as Annotate's, so a
-        non-member learns nothing about a project that exists)."""
+        non-member learns nothing about a project that exists); the check runs in a thread."""
+        with self._slots.slot(principal.user_id):
+            await asyncio.to_thread(self._check_access, principal, project_id)
+            yield LabelSession(self._annotations, principal, project_id, self._is_revoked)
+
+    def _check_access(self, principal: Principal, project_id: str) -> None:
         if not project_id:
             raise InvalidArgument("project_id is required (the first request of a session names its project)")
-        with self._slots.slot(principal.user_id):
-            with self._db.read() as session:
-                access = policies.load_access(session, principal, project_id)
-                policies.annotate(principal, access)
-            yield LabelSession(self._annotations, principal, project_id, self._is_revoked)
+        with self._db.read() as session:
+            access = policies.load_access(session, principal, project_id)
+            policies.annotate(principal, access)

@@ -23,8 +23,8 @@ class LabelsSettings(BaseSettings):
     max_watch_streams_per_user: int = Field(default=2, ge=1, le=1000,
                                             description="Open WatchAnnotations streams of one user.")
     max_sessions: int = Field(
-        default=32, ge=1, le=1000, description="Open AnnotateStream labeling sessions this server serves at "
-        "once; each holds a serving thread while open, and the server adds this many threads for them.")
+        default=256, ge=1, le=10000, description="Open AnnotateStream labeling sessions this server serves at "
+        "once (they run on the server's event loop and hold no thread).")
     max_sessions_per_user: int = Field(default=4, ge=1, le=1000,
                                        description="Open AnnotateStream labeling sessions of one user.")
     write_batch: int = Field(
@@ -38,8 +38,3 @@ class LabelsSettings(BaseSettings):
         default=False, description="With HARVEST_LABELS_PROCESSES > 1, run each process on a CPU of its own "
         "(round robin over the CPUs the service may use): for a host given to the service; leave it off on a "
         "host shared with other busy programs.")
-
-    def serving_threads(self, unary_threads: int) -> int:
-        """The server's threads: `unary_threads` (HARVEST_SERVER_MAX_WORKERS, for unary calls and watch
-        streams) plus one per labeling session it may serve, since each open session holds one."""
-        return unary_threads + self.max_sessions
