@@ -127,7 +127,8 @@ def _threaded_stream(behavior: Callable[..., Iterator[Any]], executor: Executor,
             request = _ThreadRequests(request, loop)
         bound = contextvars.copy_context()
         thread_context = ThreadContext(context, loop)
-        responses = bound.run(behavior, request, thread_context)
+        # calling it may already do work (a plain function returning an iterator): not on the loop either
+        responses = await loop.run_in_executor(executor, bound.run, behavior, request, thread_context)
         step = None
         try:
             while True:
