@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
 from harvest.common.group_commit import GroupCommit
 
 pytestmark = pytest.mark.unit
+T = TypeVar("T")
 
 
 class HeldStore:
@@ -33,6 +35,13 @@ class HeldStore:
         if self.fail_on is not None and any(key == self.fail_on for key, _ in items):
             raise ConnectionError("database went away")
         return [f"{key}:{value}" for key, value in items]
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` in a thread of its own: the suite's main thread may hold another library's running loop
+    (Playwright's, from the browser tests), where asyncio.run refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        return runner.submit(asyncio.run, coroutine).result()
 
 
 def _group(store: HeldStore, max_batch: int = 64) -> GroupCommit[tuple[str, int], str]:
@@ -56,7 +65,7 @@ def test_writes_queued_during_a_flush_share_the_next_one_in_order_each_with_its_
     store = HeldStore()
     group = _group(store)
     later = [("b", 1), ("c", 1), ("d", 1)]
-    outcomes = asyncio.run(_queued_behind_first(group, store, ("a", 1), later))
+    outcomes = _run(_queued_behind_first(group, store, ("a", 1), later))
     assert outcomes == ["a:1", "b:1", "c:1", "d:1"]
     assert store.batches == [[("a", 1)], later]
     assert (group.batches, group.writes) == (2, 4)
@@ -66,7 +75,7 @@ def test_writes_queued_during_a_flush_share_the_next_one_in_order_each_with_its_
 def test_two_writes_to_one_key_never_share_a_batch_and_keep_their_order() -> None:
     store = HeldStore()
     group = _group(store)
-    outcomes = asyncio.run(_queued_behind_first(group, store, ("a", 1), [("b", 1), ("b", 2), ("c", 1)]))
+    outcomes = _run(_queued_behind_first(group, store, ("a", 1), [("b", 1), ("b", 2), ("c", 1)]))
     assert outcomes == ["a:1", "b:1", "b:2", "c:1"]
     assert store.batches == [[("a", 1)], [("b", 1), ("c", 1)], [("b", 2)]]
 
@@ -74,19 +83,19 @@ def test_two_writes_to_one_key_never_share_a_batch_and_keep_their_order() -> Non
 def test_max_batch_caps_a_batch() -> None:
     store = HeldStore()
     group = _group(store, max_batch=2)
-    asyncio.run(_queued_behind_first(group, store, ("a", 1), [("b", 1), ("c", 1), ("d", 1)]))
+    _run(_queued_behind_first(group, store, ("a", 1), [("b", 1), ("c", 1), ("d", 1)]))
     assert [len(batch) for batch in store.batches] == [1, 2, 1]
 
 
 def test_a_failed_flush_fails_every_write_of_its_batch_and_only_those() -> None:
     store = HeldStore(fail_on="c")
     group = _group(store)
-    outcomes = asyncio.run(_queued_behind_first(group, store, ("a", 1), [("b", 1), ("c", 1)]))
+    outcomes = _run(_queued_behind_first(group, store, ("a", 1), [("b", 1), ("c", 1)]))
     assert outcomes[0] == "a:1"
     assert all(isinstance(outcome, ConnectionError) for outcome in outcomes[1:])
     # the group goes on after a failure
     store.fail_on = None
-    assert asyncio.run(group.submit(("e", 1))) == "e:1"
+    assert _run(group.submit(("e", 1))) == "e:1"
 
 
 def test_a_cancelled_caller_does_not_stop_its_batch_or_the_others() -> None:
@@ -104,7 +113,7 @@ def test_a_cancelled_caller_does_not_stop_its_batch_or_the_others() -> None:
         store.release.set()
         return list(await asyncio.gather(first, gone, stays, return_exceptions=True))
 
-    outcomes = asyncio.run(scenario())
+    outcomes = _run(scenario())
     assert outcomes[0] == "a:1" and isinstance(outcomes[1], asyncio.CancelledError) and outcomes[2] == "c:1"
     assert store.batches[1] == [("b", 1), ("c", 1)]  # already queued: written, its caller simply not told
 
@@ -112,7 +121,7 @@ def test_a_cancelled_caller_does_not_stop_its_batch_or_the_others() -> None:
 def test_flush_returning_the_wrong_number_of_results_is_an_error_not_a_silent_mismatch() -> None:
     group = GroupCommit(lambda items: [], key=lambda item: item, executor=ThreadPoolExecutor(1))
     with pytest.raises(RuntimeError, match="0 results for 1 writes"):
-        asyncio.run(group.submit("x"))
+        _run(group.submit("x"))
 
 
 def test_max_batch_must_be_positive() -> None:

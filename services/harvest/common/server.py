@@ -97,6 +97,7 @@ class HarvestServer:
         self._stopped = threading.Event()
 
     async def _build_async(self, interceptor: ServerInterceptor, options: list[tuple[str, int]]) -> grpc.aio.Server:
+        """Built on the loop, as a grpc.aio server binds to the loop it is created in."""
         return grpc.aio.server(migration_thread_pool=self._executor, options=options,
                                interceptors=[AsyncServerInterceptor(interceptor, self._executor)])
 
