@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from harvest.common.errors import Unavailable
 from harvest.common.group_commit import GroupCommit
 
 pytestmark = pytest.mark.unit
@@ -128,3 +129,24 @@ def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         GroupCommit(lambda items: list(items), key=lambda item: item, executor=ThreadPoolExecutor(1),
                          max_batch=0)
+
+
+def test_a_drain_cancelled_mid_flush_fails_its_batch_and_the_queued_writes_as_unavailable() -> None:
+    """The loop stopping (the server's shutdown cancels its tasks) never leaves a caller waiting forever."""
+    store = HeldStore()
+    group = _group(store)
+
+    async def scenario() -> list[object]:
+        first = asyncio.ensure_future(group.submit(("a", 1)))
+        while not store.batches:
+            await asyncio.sleep(0.005)
+        queued = asyncio.ensure_future(group.submit(("b", 1)))
+        await asyncio.sleep(0)
+        group._drainer.cancel()  # noqa: SLF001 - what the server's shutdown does to every task
+        outcomes = await asyncio.gather(first, queued, return_exceptions=True)
+        store.release.set()
+        return list(outcomes)
+
+    outcomes = _run(scenario())
+    assert all(isinstance(outcome, Unavailable) and "stopping" in str(outcome) for outcome in outcomes)
+    assert _run(group.submit(("c", 1))) == "c:1"  # and the group serves again
