@@ -2,7 +2,7 @@
 in the history, a stale write answered ABORTED with the current value while the session goes on, bad writes
 refused one by one, a retried client_request_id applied once, two sessions racing on one item lose nothing,
 a session of a project the caller may not label refused before anything is written, a revoked token ending
-the session, and the caps on open sessions."""
+the session, the caps on open sessions, and a server stopping mid-session losing no acknowledged write."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+from sqlalchemy import func, select
 
 from harvest.common.auth import Role
+from harvest.labels.models import Annotation, Item
 from harvest.labels.settings import LabelsSettings
 from harvest.v1 import labels_pb2
 from tests.integration.labels_server import LabelsUnderTest, running_labels
@@ -211,3 +213,49 @@ def test_open_sessions_are_capped_in_all_and_per_user(database_url: str) -> None
         eve = Session(project.stub("eve"))
         assert eve.send(project.write(2, "cat", 1)).written.item.version == 2
         assert eve.close() == bob.close() == grpc.StatusCode.OK
+
+
+def test_a_server_stopping_under_labeling_sessions_loses_no_acknowledged_write(project: Project) -> None:
+    """Sessions write as fast as they can while the server stops (short grace period): every write a
+    client was told about is in the history, and every item's version counts exactly its events."""
+    acknowledged: dict[str, list[str]] = {"ann": [], "bob": []}
+    ended: dict[str, grpc.StatusCode] = {}
+    started = threading.Barrier(3)
+
+    def label(who: str, name: str, items: list[int]) -> None:
+        session = Session(project.stub(who))
+        versions = dict.fromkeys(items, 1)
+        started.wait()
+        try:
+            while True:
+                for item in items:
+                    answer = session.send(project.write(item, name, versions[item]))
+                    assert answer.WhichOneof("outcome") == "written", answer.error.message
+                    acknowledged[who].append(answer.written.annotation.annotation_id)
+                    versions[item] = answer.written.item.version
+        except (grpc.RpcError, StopIteration):
+            ended[who] = session.call.code()
+
+    threads = [threading.Thread(target=label, args=(who, name, items))
+               for who, name, items in (("ann", "cat", [0, 1, 2]), ("bob", "dog", [3, 4, 5]))]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    deadline = time.monotonic() + WAIT_S
+    while len(acknowledged["ann"]) + len(acknowledged["bob"]) < 50 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    project.labels.server.stop(0.2)
+    for thread in threads:
+        thread.join(WAIT_S)
+    assert set(ended) == {"ann", "bob"}, "a session outlived the server"
+    db = project.labels.core.db
+    with db.read() as session:
+        stored = set(session.scalars(select(Annotation.id).where(
+            Annotation.project_id == project.project.project_id)))
+        versions = dict(session.execute(select(Item.id, Item.version).where(
+            Item.project_id == project.project.project_id)).all())
+        events = dict(session.execute(select(Annotation.item_id, func.count()).where(
+            Annotation.project_id == project.project.project_id).group_by(Annotation.item_id)).all())
+    written = acknowledged["ann"] + acknowledged["bob"]
+    assert len(written) >= 50 and set(written) <= stored
+    assert all(versions[item] == events.get(item, 0) + 1 for item in project.items)
