@@ -90,7 +90,7 @@ def running_labels(database_url: str, handoff: StorageHandoff | None = None, set
                                             client=ClientSettings(max_attempts=1, timeout_s=2))
     settings = settings or LabelsSettings(watch_interval_s=0.05)
     core = LabelsCore.build(engine, TokenSigner(auth), handoff, settings)
-    signer = TokenSigner(auth, is_revoked=core.users.is_revoked)
+    signer = core.users.verifier(auth)
     config = ServerConfig(server=ServerSettings(metrics_port=0), auth=auth)
     server = HarvestServer("labels", register_labels(core), config, port=0, signer=signer, asyncio=True).start()
     core.users.create_user("root", Role.ADMIN)

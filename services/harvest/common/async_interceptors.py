@@ -13,20 +13,25 @@ on either server unchanged, and only its hot methods need to be coroutines.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import functools
 import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Executor
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 
-from harvest.common.auth import bind_principal
+from harvest.common.auth import Principal, RevocationUnknown, bind_principal
+from harvest.common.errors import Cancelled, Unavailable
 from harvest.common.interceptors import Call, ServerInterceptor
 
 _END = object()
+#: How often a handler's thread waiting on the loop checks that the loop still runs (seconds).
+LOOP_CHECK_S = 0.5
+T = TypeVar("T")
 
 
 class ThreadAbort(Exception):
@@ -70,9 +75,24 @@ class ThreadContext:
         for callback in callbacks:
             callback()
 
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    def on_loop(self, awaitable: Awaitable[T]) -> T:
+        """Await `awaitable` on the loop from the handler's thread; UNAVAILABLE once the loop has stopped
+        (the server is shutting down), instead of waiting for an answer that never comes."""
+        future = asyncio.run_coroutine_threadsafe(_awaited(awaitable), self._loop)
+        while True:
+            try:
+                return future.result(timeout=LOOP_CHECK_S)
+            except concurrent.futures.TimeoutError:
+                if not self._loop.is_running():
+                    future.cancel()
+                    raise Unavailable("the server is stopping; retry the call") from None
+
     def send_initial_metadata(self, metadata: Any) -> None:
-        asyncio.run_coroutine_threadsafe(_awaited(self._context.send_initial_metadata(metadata)),
-                                         self._loop).result()
+        self.on_loop(self._context.send_initial_metadata(metadata))
 
     def abort(self, code: grpc.StatusCode, details: str = "") -> NoReturn:
         raise ThreadAbort(code, details)
@@ -82,21 +102,38 @@ class ThreadContext:
         return getattr(self._context, name)
 
 
-async def _awaited(awaitable: Awaitable[Any]) -> Any:
+async def _awaited(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
 class _ThreadRequests(Iterator[Any]):
-    """A client stream's requests, read on the loop, for a blocking handler in a thread."""
+    """A client stream's requests, read on the loop, for a blocking handler in a thread.
 
-    def __init__(self, requests: AsyncIterator[Any], loop: asyncio.AbstractEventLoop) -> None:
+    A client that cancels (or whose deadline passes) ends the stream on grpc.aio exactly as a client that
+    finished sending does; only the call's task being cancelled tells them apart. So at the end of the
+    stream the loop runs once more, and a call that ended meanwhile raises CANCELLED instead of handing
+    the handler a cut-off stream (an import of half the rows) as if it were whole.
+    """
+
+    def __init__(self, requests: AsyncIterator[Any], thread_context: ThreadContext) -> None:
         self._requests = requests
-        self._loop = loop
+        self._context = thread_context
 
     def __next__(self) -> Any:
-        request = asyncio.run_coroutine_threadsafe(anext(self._requests, _END), self._loop).result()
+        if self._context.ended:
+            raise Cancelled("the call ended before its requests were all read")
+        request = self._context.on_loop(self._next())
         if request is _END:
             raise StopIteration
+        return request
+
+    async def _next(self) -> Any:
+        request = await anext(self._requests, _END)
+        if request is _END:
+            for _ in range(3):  # the call's task learns of a cancellation within these loop iterations
+                await asyncio.sleep(0)
+            if self._context.ended or self._context.cancelled() or self._context.done():
+                raise Cancelled("the client cancelled the call before its stream ended; nothing of it was used")
         return request
 
 
@@ -106,10 +143,11 @@ def _threaded(behavior: Callable[..., Any], executor: Executor, request_streamin
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
         loop = asyncio.get_running_loop()
-        if request_streaming:
-            request = _ThreadRequests(request, loop)
-        bound = contextvars.copy_context()
         thread_context = ThreadContext(context, loop)
+        context.add_done_callback(lambda _context: thread_context.end())
+        if request_streaming:
+            request = _ThreadRequests(request, thread_context)
+        bound = contextvars.copy_context()
         try:
             return await loop.run_in_executor(executor, bound.run, behavior, request, thread_context)
         finally:
@@ -123,30 +161,72 @@ def _threaded_stream(behavior: Callable[..., Iterator[Any]], executor: Executor,
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         loop = asyncio.get_running_loop()
-        if request_streaming:
-            request = _ThreadRequests(request, loop)
-        bound = contextvars.copy_context()
         thread_context = ThreadContext(context, loop)
-        # calling it may already do work (a plain function returning an iterator): not on the loop either
-        responses = await loop.run_in_executor(executor, bound.run, behavior, request, thread_context)
-        step = None
+        if request_streaming:
+            request = _ThreadRequests(request, thread_context)
+        bound = contextvars.copy_context()
+        state = _StreamState()
+
+        def finish(*_context: object) -> None:
+            """However the call ends, once: the call's done callback (prompt even when the call is cut off
+            while gRPC sends a response, and this generator is left to the garbage collector), or this
+            generator's own end."""
+            if not state.finished:
+                state.finished = True
+                thread_context.end()
+                _close_when_done(state.step, state.responses, bound, executor)
+
+        context.add_done_callback(finish)
         try:
+            # calling it may already do work (a plain function returning an iterator): not on the loop either
+            state.step = executor.submit(bound.run, behavior, request, thread_context)
+            state.responses = await asyncio.wrap_future(state.step)
             while True:
-                step = executor.submit(bound.run, next, responses, _END)
-                response = await asyncio.wrap_future(step)
+                state.step = executor.submit(bound.run, next, state.responses, _END)
+                response = await asyncio.wrap_future(state.step)
                 if response is _END:
-                    step = None
                     return
                 yield response
         finally:
-            thread_context.end()
-            if step is not None and not step.done():
-                # The call ended while a step runs: close the generator once that step is back (a
-                # generator cannot be closed while it runs); the handler sees is_active() False meanwhile.
-                step.add_done_callback(lambda _step: executor.submit(bound.run, responses.close))
-            else:
-                executor.submit(bound.run, responses.close)
+            finish()
     return run
+
+
+class _StreamState:
+    """Where a blocking stream is: its generator, the step of it last handed to a thread."""
+
+    __slots__ = ("finished", "responses", "step")
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.responses: Iterator[Any] | None = None
+        self.step: concurrent.futures.Future[Any] | None = None
+
+
+def _close_when_done(step: concurrent.futures.Future[Any] | None, responses: Iterator[Any] | None,
+                     bound: contextvars.Context, executor: Executor) -> None:
+    """Close a blocking stream's generator (its `finally` blocks release what it holds) once no step of it
+    runs: a generator cannot be closed while it runs, and a step may still be running when the call ends;
+    meanwhile the handler sees is_active() False. The close runs in a thread, or right here when the
+    server's threads are shut down already."""
+
+    def close(generator: Any) -> None:
+        if not hasattr(generator, "close"):
+            return
+        try:
+            executor.submit(bound.run, generator.close)
+        except RuntimeError:  # the executor is shut down: the server is stopping
+            bound.run(generator.close)
+
+    if step is not None and not step.done():
+        # the step that creates the generator may be the one running: close whatever it returns
+        step.add_done_callback(lambda done: close(responses if responses is not None else _result(done)))
+    elif responses is not None:
+        close(responses)
+
+
+def _result(step: concurrent.futures.Future[Any]) -> Any:
+    return None if step.cancelled() or step.exception() is not None else step.result()
 
 
 class AsyncServerInterceptor(grpc.aio.ServerInterceptor):
@@ -167,13 +247,25 @@ class AsyncServerInterceptor(grpc.aio.ServerInterceptor):
         return _wrap(handler, self._calls.call(handler_call_details), self._executor)
 
 
+async def _authenticate(call: Call) -> Principal | None:
+    """The caller, checked on the loop when that needs no database query (the revocation is cached),
+    else in a thread: a slow database must not hold up every call of the server."""
+    try:
+        return call.authenticate(lookup=False)
+    except RevocationUnknown:
+        return await asyncio.to_thread(call.authenticate)
+
+
 async def _unary(call: Call, behavior: Callable[..., Awaitable[Any]], request: Any,
                  context: grpc.aio.ServicerContext) -> Any:
     """Each RPC runs in a task of its own, so the caller bound here is unbound when the task ends."""
     started = call.start()
     try:
-        bind_principal(call.authenticate())
+        bind_principal(await _authenticate(call))
         response = await behavior(request, context)
+    except asyncio.CancelledError:  # the client cancelled, its deadline passed, or the server stopped
+        call.finish(context, started, code_override=_ended_code(context))
+        raise
     except Exception as exc:  # noqa: BLE001 - every failure is mapped and recorded here
         await _fail(call, exc, context, started)
     call.finish(context, started)
@@ -184,11 +276,11 @@ async def _streaming(call: Call, behavior: Callable[..., AsyncIterator[Any]], re
                      context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
     started = call.start()
     try:
-        bind_principal(call.authenticate())
+        bind_principal(await _authenticate(call))
         async for response in behavior(request, context):
             yield response
     except (GeneratorExit, asyncio.CancelledError):
-        call.finish(context, started, code_override="CANCELLED")
+        call.finish(context, started, code_override=_ended_code(context))
         raise
     except Exception as exc:  # noqa: BLE001
         await _fail(call, exc, context, started)
@@ -196,12 +288,18 @@ async def _streaming(call: Call, behavior: Callable[..., AsyncIterator[Any]], re
         call.finish(context, started)
 
 
+def _ended_code(context: grpc.aio.ServicerContext) -> str:
+    """How a call that was cut off ended, for the metrics: its deadline passed, or it was cancelled."""
+    remaining = context.time_remaining()
+    return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
+
+
 async def _fail(call: Call, exc: Exception, context: grpc.aio.ServicerContext, started: float) -> NoReturn:
     if isinstance(exc, grpc.aio.AbortError):  # a coroutine handler aborted the call itself
         call.finish(context, started)
         raise exc
     if isinstance(exc, ThreadAbort):  # so did a blocking one
-        call.finish(context, started)
+        call.finish(context, started, code_override=exc.code.name)
         await context.abort(exc.code, exc.details)
     await context.abort(*call.failure(exc, context, started))
     raise AssertionError("context.abort returned")  # grpc's abort always raises
@@ -215,9 +313,11 @@ def _wrap(handler: grpc.RpcMethodHandler, call: Call, executor: Executor) -> grp
     streaming_in = handler.request_streaming
     if handler.response_streaming:
         behavior = handler.stream_stream if streaming_in else handler.unary_stream
+        make = grpc.stream_stream_rpc_method_handler if streaming_in else grpc.unary_stream_rpc_method_handler
+        if inspect.iscoroutinefunction(behavior):  # writes its responses with context.write(): a coroutine
+            return make(functools.partial(_unary, call, behavior), **kwargs)
         if not inspect.isasyncgenfunction(behavior):
             behavior = _threaded_stream(behavior, executor, streaming_in)
-        make = grpc.stream_stream_rpc_method_handler if streaming_in else grpc.unary_stream_rpc_method_handler
         return make(functools.partial(_streaming, call, behavior), **kwargs)
     behavior = handler.stream_unary if streaming_in else handler.unary_unary
     if not inspect.iscoroutinefunction(behavior):

@@ -71,6 +71,12 @@ class Principal:
 
 #: Revocation check: given a token id, True when the token was revoked.
 RevocationCheck = Callable[[str], bool]
+#: The same check answered without any I/O: True/False when already known, None when only a lookup can tell.
+KnownRevocation = Callable[[str], bool | None]
+
+
+class RevocationUnknown(Exception):
+    """`verify(lookup=False)`: whether the token was revoked needs a lookup (e.g. a database query)."""
 
 
 def check_still_valid(principal: Principal, is_revoked: RevocationCheck | None) -> None:
@@ -92,12 +98,14 @@ class TokenSigner:
 
     CACHE_SIZE = 4096
 
-    def __init__(self, settings: AuthSettings, is_revoked: RevocationCheck | None = None) -> None:
+    def __init__(self, settings: AuthSettings, is_revoked: RevocationCheck | None = None,
+                 revocation_known: KnownRevocation | None = None) -> None:
         if settings.secret is None:
             raise ValueError("no token secret: set HARVEST_AUTH_SECRET or use load_auth_settings(home)")
         self._settings = settings
         self._key = settings.secret.get_secret_value()
         self._is_revoked = is_revoked
+        self._revocation_known = revocation_known
         self._verified: OrderedDict[str, Principal] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -126,8 +134,10 @@ class TokenSigner:
         token = jwt.encode(claims, self._key, algorithm=self._settings.algorithm)
         return token, Principal(user_id, username, role, jti, float(int(expires)))
 
-    def verify(self, token: str) -> Principal:
-        """Return the principal, or raise Unauthenticated saying exactly what is wrong."""
+    def verify(self, token: str, *, lookup: bool = True) -> Principal:
+        """Return the principal, or raise Unauthenticated saying exactly what is wrong. With `lookup` False
+        (a caller on an event loop, which must not wait for a database) RevocationUnknown when the
+        revocation check would have to look it up."""
         with self._lock:
             principal = self._verified.get(token)
             if principal is not None:
@@ -138,9 +148,17 @@ class TokenSigner:
                 self._verified[token] = principal
                 if len(self._verified) > self.CACHE_SIZE:
                     self._verified.popitem(last=False)
-        if self._is_revoked is not None and not principal.is_service and self._is_revoked(principal.token_id):
+        if self._is_revoked is not None and not principal.is_service and self._revoked(principal.token_id, lookup):
             raise Unauthenticated("token was revoked; ask for a new one")
         return principal
+
+    def _revoked(self, token_id: str, lookup: bool) -> bool:
+        if lookup:
+            return self._is_revoked(token_id)  # type: ignore[misc]
+        known = self._revocation_known(token_id) if self._revocation_known is not None else None
+        if known is None:
+            raise RevocationUnknown(token_id)
+        return known
 
     def _decode(self, token: str) -> Principal:
         try:

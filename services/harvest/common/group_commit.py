@@ -43,8 +43,7 @@ class GroupCommit(Generic[P, R]):
         self._executor = executor
         self._max_batch = max_batch
         self._pending: list[tuple[P, asyncio.Future[R]]] = []
-        self._busy = False
-        self._drainer: asyncio.Task[None] | None = None  # referenced, so the running task is never collected
+        self._drainer: asyncio.Task[None] | None = None  # one at a time; referenced, so it is never collected
         self.batches = 0
         self.writes = 0
 
@@ -52,37 +51,33 @@ class GroupCommit(Generic[P, R]):
         """Write `item` with whatever else is queued; returns its result once its batch is committed."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
-        if not self._busy:
-            self._busy = True
+        if self._drainer is None or self._drainer.done():  # done: even one cancelled before it ever ran
             self._drainer = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
-        """Flush batches until nothing is queued (one task at a time: `_busy`)."""
+        """Flush batches until nothing is queued (one such task at a time: `_drainer`)."""
         loop = asyncio.get_running_loop()
-        try:
-            while self._pending:
-                batch = self._take()
-                try:
-                    results = await loop.run_in_executor(self._executor, self._flush, [item for item, _ in batch])
-                    if len(results) != len(batch):
-                        raise RuntimeError(f"group commit: flush returned {len(results)} results for "
-                                           f"{len(batch)} writes")
-                except BaseException as exc:  # noqa: BLE001 - every caller of the batch gets the failure
-                    stopping = Unavailable("the server is stopping; retry the write")
-                    _fail(batch, exc if isinstance(exc, Exception) else stopping)
-                    if not isinstance(exc, Exception):  # cancelled (the loop is stopping): fail the rest too
-                        _fail(self._pending, stopping)
-                        self._pending = []
-                        raise
-                else:
-                    for (_, future), result in zip(batch, results, strict=True):
-                        if not future.done():  # a caller that went away (cancelled) needs no answer
-                            future.set_result(result)
-                self.batches += 1
-                self.writes += len(batch)
-        finally:
-            self._busy = False
+        while self._pending:
+            batch = self._take()
+            try:
+                results = await loop.run_in_executor(self._executor, self._flush, [item for item, _ in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError(f"group commit: flush returned {len(results)} results for "
+                                       f"{len(batch)} writes")
+            except BaseException as exc:  # noqa: BLE001 - every caller of the batch gets the failure
+                stopping = Unavailable("the server is stopping; retry the write")
+                _fail(batch, exc if isinstance(exc, Exception) else stopping)
+                if not isinstance(exc, Exception):  # cancelled (the loop is stopping): fail the rest too
+                    _fail(self._pending, stopping)
+                    self._pending = []
+                    raise
+            else:
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():  # a caller that went away (cancelled) needs no answer
+                        future.set_result(result)
+            self.batches += 1
+            self.writes += len(batch)
 
     def _take(self) -> list[tuple[P, asyncio.Future[R]]]:
         """Up to `max_batch` queued writes in arrival order, at most one per key; the rest stay queued."""

@@ -116,10 +116,11 @@ class Call:
         """The client's x-request-id, or a new one; made only when a log line or an error needs it."""
         return self.metadata.get("x-request-id") or uuid.uuid4().hex[:16]
 
-    def authenticate(self) -> Principal | None:
+    def authenticate(self, lookup: bool = True) -> Principal | None:
+        """The caller (None for a method anyone may call); `lookup` as in `TokenSigner.verify`."""
         if self.required is None:
             return None
-        principal = self.signer.verify(parse_bearer(self.metadata.get("authorization")))
+        principal = self.signer.verify(parse_bearer(self.metadata.get("authorization")), lookup=lookup)
         principal.require(self.required, f"{self.service}.{self.method_name}")
         return principal
 

@@ -95,9 +95,12 @@ class HarvestServer:
         self.port = 0
         self.metrics_port: int | None = None
         self._stopped = threading.Event()
+        self._stopping = threading.Lock()
 
     async def _build_async(self, interceptor: ServerInterceptor, options: list[tuple[str, int]]) -> grpc.aio.Server:
-        """Built on the loop, as a grpc.aio server binds to the loop it is created in."""
+        """Built on the loop, as a grpc.aio server binds to the loop it is created in. What coroutines hand
+        to a thread (`asyncio.to_thread`) runs in the server's threads, which the database pool is sized to."""
+        _asyncio.get_running_loop().set_default_executor(self._executor)
         return grpc.aio.server(migration_thread_pool=self._executor, options=options,
                                interceptors=[AsyncServerInterceptor(interceptor, self._executor)])
 
@@ -138,10 +141,14 @@ class HarvestServer:
             self.health.set(service, status)
 
     def stop(self, grace: float | None = None) -> None:
-        """Stop accepting calls, let in-flight ones finish within the grace period, then close."""
-        if self._stopped.is_set():
-            return
-        grace = self.config.server.grace_period_s if grace is None else grace
+        """Stop accepting calls, let in-flight ones finish within the grace period, then close. A second
+        call (a second signal) waits for the first to finish."""
+        with self._stopping:
+            if self._stopped.is_set():
+                return
+            self._stop(self.config.server.grace_period_s if grace is None else grace)
+
+    def _stop(self, grace: float) -> None:
         if self._loop is None:
             self.health.enter_graceful_shutdown()
             self._server.stop(grace).wait()
@@ -149,8 +156,8 @@ class HarvestServer:
             self._on_loop(self.health.enter_graceful_shutdown())
             self._on_loop(self._server.stop(grace))
             self._on_loop(_cancel_remaining_calls())
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+            self._loop.call_soon_threadsafe(self._loop.stop)  # the loop's thread then closes it
+        self._executor.shutdown(wait=False)  # queued work (closing the generators of ended streams) still runs
         self._stopped.set()
         log.info("stopped", extra={"service": self.name})
 
@@ -169,9 +176,17 @@ async def _cancel_remaining_calls() -> None:
 
 
 def _start_loop(name: str) -> _asyncio.AbstractEventLoop:
-    """A new event loop running in a daemon thread of its own."""
+    """A new event loop running in a daemon thread of its own, closed when it is stopped."""
     loop = _asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, name=f"{name}-loop", daemon=True).start()
+
+    def run() -> None:
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    threading.Thread(target=run, name=f"{name}-loop", daemon=True).start()
     return loop
 
 

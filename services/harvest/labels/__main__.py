@@ -44,7 +44,7 @@ def main() -> int:
     # The core's directory signs tokens; the server's signer verifies them and consults the same database.
     core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls),
                             settings, server_threads=threads)
-    signer = TokenSigner(config.auth, is_revoked=core.users.is_revoked)
+    signer = core.users.verifier(config.auth)
     try:
         return run_service("labels", register_labels(core), config, signer=signer, asyncio=True)
     finally:

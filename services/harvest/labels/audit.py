@@ -26,6 +26,11 @@ from harvest.labels.paging import after_key, page_request
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("harvest_labels_request_id", default="")
 
 
+def bind_request_id(request_id: str) -> None:
+    """For the rest of the current context (a coroutine call's own task)."""
+    _request_id.set(request_id)
+
+
 @contextmanager
 def request_scope(request_id: str) -> Iterator[None]:
     token = _request_id.set(request_id)

@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 
 from harvest.common.auth import Role, current_principal, parse_bearer
-from harvest.common.errors import InvalidArgument, status_for
+from harvest.common.errors import Cancelled, InvalidArgument, status_for
 from harvest.common.server import Register, registrar
 from harvest.common.streams import LiveCall
 from harvest.labels import audit
@@ -89,18 +89,20 @@ def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
 def _with_request_id(method: Callable[..., Any]) -> Callable[..., Any]:
     """Bind the client's x-request-id for the call, so audit entries can name it (whatever kind of handler
     the method is: blocking, generator, coroutine or async generator)."""
+    # A coroutine's call runs in a task of its own: bound there, the id ends with the call (an async
+    # generator closed by the loop's finalizer, in another task, could not reset it).
     if inspect.isasyncgenfunction(method):
         @functools.wraps(method)
         async def async_streaming(self: Any, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            with audit.request_scope(_metadata(context).get("x-request-id", "")):
-                async for response in method(self, request, context):
-                    yield response
+            audit.bind_request_id(_metadata(context).get("x-request-id", ""))
+            async for response in method(self, request, context):
+                yield response
         return async_streaming
     if inspect.iscoroutinefunction(method):
         @functools.wraps(method)
         async def async_unary(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
-            with audit.request_scope(_metadata(context).get("x-request-id", "")):
-                return await method(self, request, context)
+            audit.bind_request_id(_metadata(context).get("x-request-id", ""))
+            return await method(self, request, context)
         return async_unary
     if inspect.isgeneratorfunction(method):
         @functools.wraps(method)
@@ -381,7 +383,7 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
         async with self._core.sessions.open(current_principal(), first.project_id) as session:
             request: labels_pb2.AnnotateRequest | None = first
             while request is not None:
-                session.check_token()
+                await session.check_token()
                 try:
                     written = _annotated(await session.write(request.project_id, _label_write(request)))
                 except Exception as exc:  # noqa: BLE001 - refusals answer the write; faults end the stream
@@ -544,6 +546,8 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
                 if len(message.chunk) > MAX_CHUNK:
                     raise InvalidArgument(f"chunks carry at most {MAX_CHUNK} bytes")
                 yield message.chunk
+            if not context.is_active():  # cancelled while sending: never apply a cut-off file
+                raise Cancelled("the import was cancelled before the whole file arrived; nothing was applied")
 
         report = self._core.imports.run(current_principal(), options.project_id, ImportOptions(
             options.format, options.noisy, options.conflict_policy or 1, options.create_missing_classes,

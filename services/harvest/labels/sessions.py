@@ -41,12 +41,13 @@ class LabelSession:
         self._is_revoked = is_revoked
         self._checked_at = -math.inf
 
-    def check_token(self) -> None:
+    async def check_token(self) -> None:
         """UNAUTHENTICATED once the token expired or was revoked: the session ends, not just one write.
-        Asked again at most every `RECHECK_S` (the directory's own answer may be a second old anyway)."""
+        Asked again at most every `RECHECK_S` (the directory's own answer may be a second old anyway), in a
+        thread, since the answer may need a query."""
         now = time.monotonic()
         if now - self._checked_at >= RECHECK_S:
-            check_still_valid(self._principal, self._is_revoked)
+            await asyncio.to_thread(check_still_valid, self._principal, self._is_revoked)
             self._checked_at = now
 
     async def write(self, project_id: str, write: LabelWrite) -> WriteResult:

@@ -29,6 +29,7 @@ from harvest.common.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from harvest.common.settings import AuthSettings
 from harvest.labels import audit
 from harvest.labels.models import ApiToken, Membership, User
 from harvest.labels.paging import after_key, page_request
@@ -161,14 +162,26 @@ class UserDirectory:
                     audit.record(session, actor, "RevokeUserToken", "token", token_id, user_id=token.user_id)
         return token
 
-    def is_revoked(self, token_id: str) -> bool:
-        """True for revoked tokens and for ids this database never issued."""
-        now = time.monotonic()
+    def verifier(self, auth: AuthSettings) -> TokenSigner:
+        """The signer a server verifies callers with: this directory's revocations, answered from its cache
+        on the event loop and by a query elsewhere."""
+        return TokenSigner(auth, is_revoked=self.is_revoked, revocation_known=self.revocation_known)
+
+    def revocation_known(self, token_id: str) -> bool | None:
+        """`is_revoked` from what this process already knows (no query): None when only the database can tell."""
         with self._lock:
             if token_id in self._revoked:
                 return True
-            if now - self._checked.get(token_id, -math.inf) < self._cache_s:
+            if time.monotonic() - self._checked.get(token_id, -math.inf) < self._cache_s:
                 return False
+        return None
+
+    def is_revoked(self, token_id: str) -> bool:
+        """True for revoked tokens and for ids this database never issued."""
+        known = self.revocation_known(token_id)
+        if known is not None:
+            return known
+        now = time.monotonic()
         with self._sessions() as session:
             revoked = session.execute(select(ApiToken.revoked_at).where(ApiToken.id == token_id)).first()
         with self._lock:
