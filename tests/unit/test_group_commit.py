@@ -50,12 +50,19 @@ def _group(store: HeldStore, max_batch: int = 64) -> GroupCommit[tuple[str, int]
     return GroupCommit(store.flush, key=lambda item: item[0], executor=executor, max_batch=max_batch)
 
 
+async def _in_flight(group: GroupCommit[tuple[str, int], str], store: HeldStore,
+                     first: tuple[str, int]) -> asyncio.Future[str]:
+    """Submit `first` and return once its flush runs (held by the store): what comes next queues behind it."""
+    submitted = asyncio.ensure_future(group.submit(first))
+    while not store.batches:
+        await asyncio.sleep(0.005)
+    return submitted
+
+
 async def _queued_behind_first(group: GroupCommit[tuple[str, int], str], store: HeldStore,
                                first: tuple[str, int], later: list[tuple[str, int]]) -> list[object]:
     """Submit `first`, wait until its flush runs, queue `later`, then release the flush; every outcome."""
-    tasks = [asyncio.ensure_future(group.submit(first))]
-    while not store.batches:
-        await asyncio.sleep(0.005)
+    tasks = [await _in_flight(group, store, first)]
     tasks += [asyncio.ensure_future(group.submit(item)) for item in later]
     await asyncio.sleep(0.02)
     store.release.set()
@@ -104,9 +111,7 @@ def test_a_cancelled_caller_does_not_stop_its_batch_or_the_others() -> None:
     group = _group(store)
 
     async def scenario() -> list[object]:
-        first = asyncio.ensure_future(group.submit(("a", 1)))
-        while not store.batches:
-            await asyncio.sleep(0.005)
+        first = await _in_flight(group, store, ("a", 1))
         gone = asyncio.ensure_future(group.submit(("b", 1)))
         stays = asyncio.ensure_future(group.submit(("c", 1)))
         await asyncio.sleep(0.01)
@@ -128,7 +133,7 @@ def test_flush_returning_the_wrong_number_of_results_is_an_error_not_a_silent_mi
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         GroupCommit(lambda items: list(items), key=lambda item: item, executor=ThreadPoolExecutor(1),
-                         max_batch=0)
+                    max_batch=0)
 
 
 def test_a_drain_cancelled_mid_flush_fails_its_batch_and_the_queued_writes_as_unavailable() -> None:
@@ -137,9 +142,7 @@ def test_a_drain_cancelled_mid_flush_fails_its_batch_and_the_queued_writes_as_un
     group = _group(store)
 
     async def scenario() -> list[object]:
-        first = asyncio.ensure_future(group.submit(("a", 1)))
-        while not store.batches:
-            await asyncio.sleep(0.005)
+        first = await _in_flight(group, store, ("a", 1))
         queued = asyncio.ensure_future(group.submit(("b", 1)))
         await asyncio.sleep(0)
         group._drainer.cancel()  # noqa: SLF001 - what the server's shutdown does to every task

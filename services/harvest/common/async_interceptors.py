@@ -124,6 +124,8 @@ class _ThreadRequests(Iterator[Any]):
             raise Cancelled("the call ended before its requests were all read")
         request = self._context.on_loop(self._next())
         if request is _END:
+            if self._context.ended:  # the cancellation landed while the answer came back to this thread
+                raise Cancelled("the client cancelled the call before its stream ended; nothing of it was used")
             raise StopIteration
         return request
 

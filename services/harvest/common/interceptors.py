@@ -172,17 +172,13 @@ class Call:
 
     def _fail(self, exc: Exception, context: grpc.ServicerContext, started: float) -> NoReturn:
         """Record the failure and end the call with its status (context.abort raises)."""
-        if self.aborted_by_handler(exc, context):
+        already = context.code()
+        if already is not None and already != grpc.StatusCode.OK and type(exc) is Exception:
+            # The handler called context.abort() itself: keep its status as is.
             self.finish(context, started)
             raise exc
         context.abort(*self.failure(exc, context, started))
         raise AssertionError("context.abort returned")  # grpc's abort always raises
-
-    @staticmethod
-    def aborted_by_handler(exc: Exception, context: Any) -> bool:
-        """The handler called context.abort() itself (the call has its status already): keep it as is."""
-        already = context.code()
-        return already is not None and already != grpc.StatusCode.OK and type(exc) is Exception
 
     def failure(self, exc: Exception, context: Any, started: float) -> tuple[grpc.StatusCode, str]:
         """Record a failure (metrics, a log line, the trailing details) and return the status to end with."""

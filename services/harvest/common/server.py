@@ -135,10 +135,10 @@ class HarvestServer:
         return self
 
     def _set_health(self, service: str, status: int) -> None:
-        if isinstance(self.health, health.aio.HealthServicer):
-            self._on_loop(self.health.set(service, status))
-        else:
+        if self._loop is None:
             self.health.set(service, status)
+        else:
+            self._on_loop(self.health.set(service, status))
 
     def stop(self, grace: float | None = None) -> None:
         """Stop accepting calls, let in-flight ones finish within the grace period, then close. A second
@@ -153,26 +153,25 @@ class HarvestServer:
             self.health.enter_graceful_shutdown()
             self._server.stop(grace).wait()
         else:
-            self._on_loop(self.health.enter_graceful_shutdown())
-            self._on_loop(self._server.stop(grace))
-            self._on_loop(_cancel_remaining_calls())
+            self._on_loop(self._stop_async(grace))
             self._loop.call_soon_threadsafe(self._loop.stop)  # the loop's thread then closes it
         self._executor.shutdown(wait=False)  # queued work (closing the generators of ended streams) still runs
         self._stopped.set()
         log.info("stopped", extra={"service": self.name})
 
+    async def _stop_async(self, grace: float) -> None:
+        """Stop serving, then end what the server left running (a call's task that outlived its grace period):
+        each call's clean-up runs, so no handler thread waits on for a call that is gone."""
+        await self.health.enter_graceful_shutdown()
+        await self._server.stop(grace)
+        tasks = [task for task in _asyncio.all_tasks() if task is not _asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await _asyncio.wait(tasks, timeout=1.0)
+
     def wait(self) -> None:
         self._stopped.wait()
-
-
-async def _cancel_remaining_calls() -> None:
-    """End what the server left running (a call's task that outlived its grace period): each call's clean-up
-    runs, so no handler thread waits on for a call that is gone."""
-    tasks = [task for task in _asyncio.all_tasks() if task is not _asyncio.current_task()]
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await _asyncio.wait(tasks, timeout=1.0)
 
 
 def _start_loop(name: str) -> _asyncio.AbstractEventLoop:

@@ -39,7 +39,7 @@ def main() -> int:
     if replica:
         pin_to_cpu()
     threads = config.server.max_workers
-    # a connection for each serving thread, the group commit's and those of the threads the loop lends
+    # a connection for each serving thread (they also run what coroutines hand to a thread) and the writer's
     engine = make_engine(url, echo=database.echo, pool_size=threads + 4)
     # The core's directory signs tokens; the server's signer verifies them and consults the same database.
     core = LabelsCore.build(engine, TokenSigner(config.auth), GrpcStorageHandoff(config.endpoints, config.tls),

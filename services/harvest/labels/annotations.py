@@ -117,18 +117,6 @@ def request_key(value: str) -> str | None:
     return value or None
 
 
-def _checked(write: LabelWrite) -> str | None:
-    """The rules of a write that need no database; returns its idempotency key."""
-    key = request_key(write.client_request_id)
-    if len(write.comment) > MAX_COMMENT:
-        raise InvalidArgument(f"comment is longer than {MAX_COMMENT} characters")
-    if write.source == LabelSource.MODEL and not write.model_id:
-        raise InvalidArgument("source MODEL needs model_id")
-    if write.source in (LabelSource.REVIEW, LabelSource.IMPORT):
-        raise InvalidArgument("source REVIEW and IMPORT are set by Review and ImportLabels only")
-    return key
-
-
 class Annotations:
     """Annotate, batch, undo and history."""
 
@@ -146,7 +134,14 @@ class Annotations:
         """Try the one-statement write (label_writes); when it matches nothing, the general path decides.
         A coroutine of the labels server's event loop: the one-statement write waits for its group commit
         without a thread, the general path runs in a thread."""
-        key = _checked(write)
+        key = request_key(write.client_request_id)
+        if len(write.comment) > MAX_COMMENT:
+            raise InvalidArgument(f"comment is longer than {MAX_COMMENT} characters")
+        if write.source == LabelSource.MODEL and not write.model_id:
+            raise InvalidArgument("source MODEL needs model_id")
+        if write.source in (LabelSource.REVIEW, LabelSource.IMPORT):
+            raise InvalidArgument("source REVIEW and IMPORT are set by Review and ImportLabels only")
+
         direct = await self._direct.try_write(principal, project_id, write.item_id, write.expected_version,
                                               write.class_id, write.source, write.model_id, write.comment, key)
         if direct is not None:

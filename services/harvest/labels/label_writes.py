@@ -229,29 +229,24 @@ class DirectLabelWriter:
         if self._group is not None:
             row, now = await self._group.submit(params)
         else:
-            row, now = await asyncio.get_running_loop().run_in_executor(self._writer, self.write_one, params)
-        return self._written(principal, params, row, now)
+            row, now = await asyncio.get_running_loop().run_in_executor(self._writer, self._write_one, params)
+        if row is None:
+            return None
+        item = ItemRecord(*row[:len(ITEM_COLUMNS)])  # then previous_class_id (and, from a batch, ord)
+        annotation = AnnotationRecord(id=params["annotation_id"], project_id=project_id, item_id=item_id,
+                                      kind=params["kind"], class_id=class_id,
+                                      previous_class_id=row[len(ITEM_COLUMNS)],
+                                      source=params["source"], noisy=False, user_id=principal.user_id,
+                                      username=principal.username, model_id=model_id, undoes_annotation_id=None,
+                                      comment=comment, item_version=item.version, client_request_id=request_id,
+                                      created_at=now)
+        return DirectWrite(item, annotation)
 
-    def write_one(self, params: dict[str, Any]) -> _Written:
+    def _write_one(self, params: dict[str, Any]) -> _Written:
         """One write alone, in its own transaction."""
         if self._db.dialect == "postgresql":
             return self._postgres_one(params)
         return self._sqlite_one(params)
-
-    @staticmethod
-    def _written(principal: Principal, params: dict[str, Any], row: Any, now: dt.datetime) -> DirectWrite | None:
-        if row is None:
-            return None
-        item = ItemRecord(*row[:len(ITEM_COLUMNS)])  # then previous_class_id (and, from a batch, ord)
-        annotation = AnnotationRecord(id=params["annotation_id"], project_id=params["project_id"],
-                                      item_id=params["item_id"], kind=params["kind"], class_id=params["class_id"],
-                                      previous_class_id=row[len(ITEM_COLUMNS)],
-                                      source=params["source"], noisy=False, user_id=principal.user_id,
-                                      username=principal.username, model_id=params["model_id"],
-                                      undoes_annotation_id=None, comment=params["comment"],
-                                      item_version=item.version, client_request_id=params["request_id"],
-                                      created_at=now)
-        return DirectWrite(item, annotation)
 
     def _postgres_one(self, params: dict[str, Any]) -> _Written:
         now = utcnow()

@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 
 from harvest.common.auth import Role, current_principal, parse_bearer
-from harvest.common.errors import Cancelled, InvalidArgument, status_for
+from harvest.common.errors import InvalidArgument, status_for
 from harvest.common.server import Register, registrar
 from harvest.common.streams import LiveCall
 from harvest.labels import audit
@@ -369,7 +369,7 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
     async def Annotate(self, request: labels_pb2.AnnotateRequest,
                        context: grpc.aio.ServicerContext) -> labels_pb2.AnnotateResponse:
         result = await self._core.annotations.annotate(current_principal(), request.project_id,
-                                                             _label_write(request))
+                                                       _label_write(request))
         return _annotated(result)
 
     async def AnnotateStream(self, request_iterator: AsyncIterator[labels_pb2.AnnotateRequest],
@@ -546,8 +546,6 @@ class LabelsServicer(labels_pb2_grpc.LabelsServiceServicer):
                 if len(message.chunk) > MAX_CHUNK:
                     raise InvalidArgument(f"chunks carry at most {MAX_CHUNK} bytes")
                 yield message.chunk
-            if not context.is_active():  # cancelled while sending: never apply a cut-off file
-                raise Cancelled("the import was cancelled before the whole file arrived; nothing was applied")
 
         report = self._core.imports.run(current_principal(), options.project_id, ImportOptions(
             options.format, options.noisy, options.conflict_policy or 1, options.create_missing_classes,

@@ -51,13 +51,10 @@ class LabelSession:
             self._checked_at = now
 
     async def write(self, project_id: str, write: LabelWrite) -> WriteResult:
-        self._check_project(project_id)
-        return await self._annotations.annotate(self._principal, project_id, write)
-
-    def _check_project(self, project_id: str) -> None:
         if project_id != self.project_id:
             raise InvalidArgument(f"this session labels project {self.project_id}; open another session to "
                                   f"label project {project_id or '(none given)'}")
+        return await self._annotations.annotate(self._principal, project_id, write)
 
 
 class LabelSessions:
